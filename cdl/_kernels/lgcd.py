@@ -31,18 +31,28 @@ def candidate(b, z_kt, reg_k, inv_norm_k, positive):  # pragma: no cover
 
 @jit
 def soft_threshold(x, threshold, positive):  # pragma: no cover
-    """Element-wise soft-thresholding (one-sided when ``positive``)."""
-    out = np.empty_like(x)
-    flat_x = x.ravel()
-    flat_out = out.ravel()
-    for i in range(flat_x.size):
-        a = flat_x[i]
-        if a > threshold:
-            flat_out[i] = a - threshold
-        elif a < -threshold and not positive:
-            flat_out[i] = a + threshold
-        else:
-            flat_out[i] = 0.
+    """Soft-thresholding of each row of ``x`` by its own threshold.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_atoms, n_times_valid)
+    threshold : ndarray of shape (n_atoms,)
+    positive : bool
+        One-sided thresholding (negative values go to zero).
+
+    Returns
+    -------
+    out : ndarray of shape (n_atoms, n_times_valid)
+    """
+    out = np.zeros_like(x)
+    for k in range(x.shape[0]):
+        th = threshold[k]
+        for t in range(x.shape[1]):
+            a = x[k, t]
+            if a > th:
+                out[k, t] = a - th
+            elif a < -th and not positive:
+                out[k, t] = a + th
     return out
 
 

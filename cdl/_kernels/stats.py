@@ -106,3 +106,58 @@ def accumulate_ztX(z, X, ztX):  # pragma: no cover
             for c in range(n_channels):
                 for j in range(n_times_atom):
                     ztX[k, c, j] += a * X[c, t + j]
+
+
+@jit
+def ztz_times_waveforms(ztz, v):  # pragma: no cover
+    """Apply the activation cross-correlations to each pair of waveforms.
+
+    Parameters
+    ----------
+    ztz : ndarray of shape (n_atoms, n_atoms, 2 * n_times_atom - 1)
+    v : ndarray of shape (n_atoms, n_times_atom)
+
+    Returns
+    -------
+    W : ndarray of shape (n_atoms, n_atoms, n_times_atom)
+        ``W[k, l, j] = sum_d ztz[k, l, d + n_times_atom - 1] * v[l, j - d]``.
+    """
+    n_atoms, n_times_atom = v.shape
+    W = np.zeros((n_atoms, n_atoms, n_times_atom), dtype=v.dtype)
+    for k in range(n_atoms):
+        for l in range(n_atoms):
+            for j in range(n_times_atom):
+                acc = 0.
+                for i in range(n_times_atom):
+                    acc += ztz[k, l, j - i + n_times_atom - 1] * v[l, i]
+                W[k, l, j] = acc
+    return W
+
+
+@jit
+def ztz_times_atoms(ztz, D):  # pragma: no cover
+    """Apply the activation cross-correlations to full-rank atoms.
+
+    Parameters
+    ----------
+    ztz : ndarray of shape (n_atoms, n_atoms, 2 * n_times_atom - 1)
+    D : ndarray of shape (n_atoms, n_channels, n_times_atom)
+
+    Returns
+    -------
+    G : ndarray of shape (n_atoms, n_channels, n_times_atom)
+        ``G[k, c, j] = sum_{l, d} ztz[k, l, d + n_times_atom - 1] * D[l, c, j - d]``,
+        the gradient of ``0.5 ||X_hat||^2`` with respect to ``D``.
+    """
+    n_atoms, n_channels, n_times_atom = D.shape
+    G = np.zeros((n_atoms, n_channels, n_times_atom), dtype=D.dtype)
+    for k in range(n_atoms):
+        for l in range(n_atoms):
+            for j in range(n_times_atom):
+                for i in range(n_times_atom):
+                    w = ztz[k, l, j - i + n_times_atom - 1]
+                    if w == 0:
+                        continue
+                    for c in range(n_channels):
+                        G[k, c, j] += w * D[l, c, i]
+    return G

@@ -1,0 +1,305 @@
+"""z-step: convolutional sparse coding of signals on a fixed dictionary.
+
+``sparse_encode`` checks its inputs once and hands the work, trial by trial, to
+``_encode_trial``. The default solver, LGCD, runs entirely in compiled code
+(:mod:`cdl._kernels.lgcd`); ``gcd`` is the same kernel with one segment;
+``fista`` and ``l-bfgs`` are first-order baselines working on whole arrays.
+"""
+import time
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy import optimize
+
+from ._kernels import lgcd as lgcd_kernels
+from ._logging import logger, verbose
+from ._validation import (check_X, check_dictionary, check_int, check_option,
+                          check_reg, check_scalar)
+from .objective import (compute_DtD, correlate, get_n_times_atom, reconstruct)
+
+SOLVERS = ("lgcd", "gcd", "fista", "l-bfgs")
+STOPS = ("tol", "gap")
+
+
+@verbose
+def sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
+                  positive=True, stop="tol", n_jobs=1, return_info=False,
+                  solver_kwargs=None, dtype=None, verbose=None):
+    """Compute sparse activations of signals on a fixed dictionary.
+
+    Solves, independently for each trial,
+    ``min_z 0.5 ||X - sum_k z_k * D_k||^2 + sum_k reg_k ||z_k||_1``
+    (with ``z >= 0`` when ``positive``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+        Signals. A 2-D array (n_channels, n_times) is taken as one trial.
+    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
+        Dictionary given as rank-1 ``uv`` or full-rank ``D``.
+    reg : float | ndarray of shape (n_atoms,)
+        Regularisation (absolute, not a fraction of lambda_max), >= 0.
+    solver : 'lgcd' | 'gcd' | 'fista' | 'l-bfgs'
+        Locally greedy or greedy coordinate descent, accelerated proximal
+        gradient, or L-BFGS-B on the smooth reformulation.
+    z0 : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+        Warm start (zeros if None).
+    tol : float
+        With ``stop='tol'``: coordinate descent stops when no coordinate
+        would change by more than ``tol``; fista and l-bfgs stop when the
+        largest change of z in an iteration is below ``tol``. With
+        ``stop='gap'``: stop when the duality gap is below ``tol`` times the
+        objective value.
+    max_iter : int
+        Maximum number of passes over all segments (coordinate descent) or of
+        iterations (fista, l-bfgs).
+    positive : bool
+        Constrain activations to be non-negative (default, as in alphacsc).
+    stop : 'tol' | 'gap'
+        Stopping rule; 'gap' certifies the solution with the duality gap.
+    n_jobs : int
+        Number of processes over trials (joblib; 1 runs in this process).
+    return_info : bool
+        Also return a dict per call with the iterations, time, objective and
+        duality gap.
+    solver_kwargs : dict | None
+        Solver options: ``seg_len`` for 'lgcd' (default ``2 * n_times_atom``),
+        ``freeze_support`` (only coordinates non-zero in ``z0`` may change).
+    dtype : 'float64' | 'float32' | None
+        Computation dtype; None keeps a float input dtype.
+    %(verbose)s
+
+    Returns
+    -------
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        Activations, ``n_times_valid = n_times - n_times_atom + 1``.
+    info : dict
+        Only if ``return_info``: ``n_iter`` (per trial), ``n_updates``,
+        ``time``, ``objective`` and ``duality_gap`` (summed over trials).
+    """
+    X = check_X(X, dtype=dtype)
+    D, n_times_atom = check_dictionary(D, n_channels=X.shape[1], dtype=X.dtype)
+    check_n_times_atom(n_times_atom, X.shape[2])
+    reg = check_reg(reg, D.shape[0])
+    check_option("solver", solver, SOLVERS)
+    check_option("stop", stop, STOPS)
+    tol = check_scalar("tol", tol, min_value=0.)
+    max_iter = check_int("max_iter", max_iter, min_value=1)
+    n_jobs = check_int("n_jobs", n_jobs) if n_jobs is not None else 1
+    solver_kwargs = {} if solver_kwargs is None else dict(solver_kwargs)
+    unknown = set(solver_kwargs) - {"seg_len", "freeze_support"}
+    if unknown:
+        raise ValueError(f"Unknown solver_kwargs {sorted(unknown)}; allowed are "
+                         f"'seg_len' and 'freeze_support'.")
+    shape_z = (X.shape[0], D.shape[0], X.shape[2] - n_times_atom + 1)
+    if z0 is not None:
+        z0 = np.array(z0, dtype=X.dtype)
+        if z0.shape != shape_z:
+            raise ValueError(f"z0 must have shape {shape_z}, got {z0.shape}.")
+        if not np.all(np.isfinite(z0)):
+            raise ValueError("z0 contains NaN or infinite values.")
+        if positive and np.any(z0 < 0):
+            raise ValueError("z0 must be non-negative when positive=True.")
+    z, info = _sparse_encode(X, D, reg, solver=solver, z0=z0, tol=tol,
+                             max_iter=max_iter, positive=positive, stop=stop,
+                             n_jobs=n_jobs, **solver_kwargs)
+    return (z, info) if return_info else z
+
+
+def check_n_times_atom(n_times_atom, n_times):
+    """Raise a clear error when atoms are longer than the signal."""
+    if n_times_atom > n_times:
+        raise ValueError(f"n_times_atom ({n_times_atom}) must not exceed the "
+                         f"number of time samples of X ({n_times}).")
+
+
+def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
+                   positive=True, stop="tol", n_jobs=1, seg_len=None,
+                   freeze_support=False, DtD=None):
+    """Encode checked inputs (no validation); returns ``(z, info)``."""
+    n_trials, n_channels, n_times = X.shape
+    n_times_atom = get_n_times_atom(D, n_channels)
+    if DtD is None:
+        DtD = compute_DtD(D, n_channels)
+    kwargs = dict(solver=solver, tol=tol, max_iter=max_iter, positive=positive,
+                  stop=stop, seg_len=seg_len or 2 * n_times_atom,
+                  freeze_support=freeze_support)
+    z0s = [None] * n_trials if z0 is None else list(z0)
+    if n_jobs == 1 or n_trials == 1:
+        results = [_encode_trial(X[i], D, DtD, reg, z0s[i], **kwargs)
+                   for i in range(n_trials)]
+    else:
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_encode_trial)(X[i], D, DtD, reg, z0s[i], **kwargs)
+            for i in range(n_trials))
+    z = np.stack([r[0] for r in results])
+    infos = [r[1] for r in results]
+    info = dict(solver=solver,
+                n_iter=[i["n_iter"] for i in infos],
+                n_updates=int(sum(i["n_updates"] for i in infos)),
+                time=float(sum(i["time"] for i in infos)),
+                objective=float(sum(i["objective"] for i in infos)),
+                duality_gap=float(sum(i["duality_gap"] for i in infos)))
+    logger.debug("z-step %s: objective %.6e, gap %.2e, %.3f s", solver,
+                 info["objective"], info["duality_gap"], info["time"])
+    return z, info
+
+
+def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
+                  seg_len, freeze_support):
+    """Solve the problem of one trial; returns ``(z, info)``."""
+    t_start = time.perf_counter()
+    n_channels, n_times = X_n.shape
+    n_times_valid = n_times - get_n_times_atom(D, n_channels) + 1
+    z = np.zeros((D.shape[0], n_times_valid), dtype=X_n.dtype)
+    if z0 is not None:
+        z[:] = z0
+    frozen = (z == 0) if freeze_support else np.zeros((0, 0), dtype=np.bool_)
+    run = _coordinate_descent if solver in ("lgcd", "gcd") else _FIRST_ORDER[solver]
+    if solver == "gcd":
+        seg_len = n_times_valid
+    reg_k = reg.astype(X_n.dtype)
+    state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len, beta=None)
+    inner_tol = tol
+    n_iter = n_updates = 0
+    while True:
+        it, up = run(X_n, D, reg_k, state, inner_tol, max_iter - n_iter, positive)
+        n_iter += it
+        n_updates += up
+        objective, gap = primal_and_gap(X_n, state["z"], D, reg_k, positive)
+        if stop == "tol" or gap <= tol * max(objective, np.finfo(float).tiny) \
+                or n_iter >= max_iter or inner_tol < 1e-14:
+            break
+        inner_tol /= 10.
+    return state["z"], dict(n_iter=n_iter, n_updates=n_updates, objective=objective,
+                            duality_gap=gap, time=time.perf_counter() - t_start)
+
+
+def _coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
+    z = state["z"]
+    if state["beta"] is None:
+        residual = X_n - reconstruct(z[None], D, X_n.shape[0])[0]
+        norms = np.diagonal(state["DtD"][:, :, state["DtD"].shape[2] // 2])
+        state["beta"] = correlate(residual, D) + z * norms[:, None]
+    n_sweeps, n_updates, _ = lgcd_kernels.lgcd(
+        state["beta"], z, state["DtD"], reg, tol, max_iter, state["seg_len"],
+        positive, state["frozen"])
+    return n_sweeps, n_updates
+
+
+def _prox(z, threshold, positive, frozen):
+    z = lgcd_kernels.soft_threshold(z, threshold, positive)
+    if frozen.size:
+        z[frozen] = 0.
+    return z
+
+
+def _smooth_grad(X_n, D, z):
+    residual = X_n - reconstruct(z[None], D, X_n.shape[0])[0]
+    return -correlate(residual, D), residual
+
+
+def _lipschitz(X_n, D, z_shape, n_power_iter=50):
+    """Largest eigenvalue of the convolution operator, by power iteration."""
+    rng = np.random.RandomState(0)
+    b = rng.rand(*z_shape).astype(X_n.dtype)
+    lip = 1.
+    zeros = np.zeros_like(X_n)
+    for _ in range(n_power_iter):
+        b /= np.linalg.norm(b)
+        Ab = _smooth_grad(zeros, D, b)[0]
+        lip = np.linalg.norm(Ab)
+        b = Ab
+    return lip * 1.01
+
+
+def _fista(X_n, D, reg, state, tol, max_iter, positive):
+    z = state["z"]
+    if "lipschitz" not in state:
+        state["lipschitz"] = _lipschitz(X_n, D, z.shape)
+    step = 1. / state["lipschitz"]
+    threshold = (reg * step).astype(z.dtype)
+    y, z_old, momentum = z.copy(), z.copy(), 1.
+    for it in range(max_iter):
+        grad = _smooth_grad(X_n, D, y)[0]
+        z_new = _prox(y - step * grad, threshold, positive, state["frozen"])
+        diff = np.abs(z_new - z_old).max()
+        momentum_new = (1 + np.sqrt(1 + 4 * momentum ** 2)) / 2
+        y = z_new + (momentum - 1) / momentum_new * (z_new - z_old)
+        if np.sum((z_new - z_old) * (y - z_new)) > 0:  # adaptive restart
+            y, momentum_new = z_new.copy(), 1.
+        z_old, momentum = z_new, momentum_new
+        if diff < tol:
+            break
+    z[:] = z_old
+    return it + 1, 0
+
+
+def _lbfgs(X_n, D, reg, state, tol, max_iter, positive):
+    z = state["z"]
+    shape = z.shape
+    free = ~state["frozen"] if state["frozen"].size else np.ones(shape, bool)
+    reg_full = np.broadcast_to(reg[:, None], shape)
+
+    def fun(x):
+        zp = x[:z.size].reshape(shape)
+        zz = zp if positive else zp - x[z.size:].reshape(shape)
+        grad, residual = _smooth_grad(X_n, D, zz * free)
+        grad = grad * free
+        value = 0.5 * np.sum(residual ** 2)
+        if positive:
+            return value + np.sum(reg_full * zp), (grad + reg_full).ravel()
+        zm = x[z.size:].reshape(shape)
+        value += np.sum(reg_full * (zp + zm))
+        return value, np.concatenate([(grad + reg_full).ravel(),
+                                      (reg_full - grad).ravel()])
+
+    if positive:
+        x0 = z.ravel().astype(np.float64)
+    else:
+        x0 = np.concatenate([np.maximum(z, 0).ravel(), np.maximum(-z, 0).ravel()])
+    result = optimize.minimize(
+        fun, x0, jac=True, method="L-BFGS-B", bounds=[(0, None)] * x0.size,
+        options=dict(maxiter=max_iter, ftol=0., gtol=tol * 1e-2, maxcor=20))
+    x = result.x
+    zz = x[:z.size].reshape(shape) if positive else \
+        x[:z.size].reshape(shape) - x[z.size:].reshape(shape)
+    z[:] = zz * free
+    return max(result.nit, 1), 0
+
+
+_FIRST_ORDER = {"fista": _fista, "l-bfgs": _lbfgs}
+
+
+def primal_and_gap(X_n, z, D, reg, positive=True):
+    """Objective value and duality gap of one trial's lasso problem.
+
+    The dual point is the residual rescaled to satisfy the dual constraint
+    ``(D_k corr w)(t) <= reg_k`` (in absolute value when not ``positive``).
+
+    Parameters
+    ----------
+    X_n : ndarray of shape (n_channels, n_times)
+    z : ndarray of shape (n_atoms, n_times_valid)
+    D : ndarray, ``uv`` or full-rank dictionary
+    reg : ndarray of shape (n_atoms,)
+    positive : bool
+
+    Returns
+    -------
+    objective : float
+    gap : float
+        Non-negative; zero at the optimum.
+    """
+    residual = X_n - reconstruct(z[None], D, X_n.shape[0])[0]
+    residual = residual.astype(np.float64)
+    reg = np.asarray(reg, dtype=np.float64)
+    objective = 0.5 * np.sum(residual ** 2) + np.sum(reg * np.abs(z).sum(axis=1))
+    corr = correlate(residual, D.astype(np.float64))
+    corr_max = corr.max(axis=1) if positive else np.abs(corr).max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(corr_max > 0, reg / corr_max, np.inf)
+    scale = min(1., float(ratios.min()))
+    w = scale * residual
+    dual = np.sum(w * X_n) - 0.5 * np.sum(w * w)
+    return float(objective), float(max(objective - dual, 0.))
