@@ -59,9 +59,18 @@ def use_log_level(verbose):
         logger.setLevel(old)
 
 
+_VERBOSE_DOC = """verbose : bool | int | str | None
+        Log level for this call: True or 'INFO' shows progress, False or
+        'WARNING' hides it; None keeps the current level
+        (see :func:`cdl.set_log_level`)."""
+
+
 def verbose(func):
     """Decorate ``func`` so that its ``verbose`` argument sets the log level."""
     signature = inspect.signature(func)
+
+    if func.__doc__:
+        func.__doc__ = func.__doc__.replace("%(verbose)s", _VERBOSE_DOC)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -1,0 +1,132 @@
+"""The z-step seam: the learning loop talks to an encoder, never to solvers.
+
+An encoder holds the signal and the current activations, runs the z-step for a
+dictionary it is given and returns the sufficient statistics that the d-step
+needs. ``LocalEncoder`` runs in this process; ``dicod`` provides a distributed
+encoder with the same methods.
+"""
+import numpy as np
+
+from .coding import _sparse_encode
+from .objective import (compute_DtD, compute_objective, compute_ztX, compute_ztz,
+                        lambda_max, reconstruct)
+
+
+class LocalEncoder:
+    """In-process z-step over all trials of ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+        Checked signal.
+    n_atoms : int
+    n_times_atom : int
+    solver : str
+        z-solver name (see :func:`cdl.sparse_encode`).
+    solver_kwargs : dict
+        ``tol``, ``max_iter`` and solver options passed to the z-step.
+    positive : bool
+        Non-negative activations.
+    n_jobs : int
+        Processes over trials.
+    """
+
+    def __init__(self, X, n_atoms, n_times_atom, solver="lgcd", solver_kwargs=None,
+                 positive=True, n_jobs=1):
+        self.X = X
+        self.n_channels = X.shape[1]
+        self.n_times_atom = n_times_atom
+        self.solver = solver
+        self.solver_kwargs = dict(solver_kwargs or {})
+        self.positive = positive
+        self.n_jobs = n_jobs
+        self.z = np.zeros((X.shape[0], n_atoms, X.shape[2] - n_times_atom + 1),
+                          dtype=X.dtype)
+        self.XtX = float(np.sum(X.astype(np.float64) ** 2))
+        self.D = None
+        self.reg = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def set_D(self, D):
+        """Set the dictionary (``uv`` or full rank) used by the next z-step."""
+        self.D = np.ascontiguousarray(D, dtype=self.X.dtype)
+        self._DtD = compute_DtD(self.D, self.n_channels)
+
+    def set_reg(self, reg):
+        """Set the regularisation, an array of shape (n_atoms,)."""
+        self.reg = np.asarray(reg, dtype=float)
+
+    def add_atom(self):
+        """Append a row of zero activations for a new atom (greedy learning)."""
+        n_trials, _, n_times_valid = self.z.shape
+        self.z = np.concatenate(
+            [self.z, np.zeros((n_trials, 1, n_times_valid), self.z.dtype)], axis=1)
+
+    def lambda_max(self, per_atom=False):
+        """lambda_max of the signal for the current dictionary."""
+        return lambda_max(self.X, self.D, per_atom=per_atom)
+
+    def compute_z(self, trials=None):
+        """Run the z-step, warm-started from the current activations.
+
+        Parameters
+        ----------
+        trials : ndarray of int | None
+            Trials to encode (all if None).
+
+        Returns
+        -------
+        info : dict
+            What :func:`cdl.sparse_encode` returns with ``return_info``.
+        """
+        idx = slice(None) if trials is None else trials
+        kwargs = dict(self.solver_kwargs)
+        z, info = _sparse_encode(
+            self.X[idx], self.D, self.reg, solver=self.solver, z0=self.z[idx],
+            positive=self.positive, n_jobs=self.n_jobs, DtD=self._DtD, **kwargs)
+        self.z[idx] = z
+        return info
+
+    def get_sufficient_statistics(self, trials=None):
+        """Return ``ztz`` and ``ztX`` (summed over the given trials)."""
+        idx = slice(None) if trials is None else trials
+        z = self.z[idx]
+        return compute_ztz(z, self.n_times_atom), compute_ztX(z, self.X[idx])
+
+    def get_l1(self, trials=None):
+        """Sum of ``reg_k * |z_k|`` over the given trials."""
+        idx = slice(None) if trials is None else trials
+        return float(np.sum(self.reg * np.abs(self.z[idx]).sum(axis=(0, 2))))
+
+    def get_cost(self):
+        """Objective of the current dictionary and activations."""
+        return compute_objective(self.X, self.z, self.D, self.reg)
+
+    def get_z_hat(self):
+        """Copy of the current activations."""
+        return self.z.copy()
+
+    def residual_window(self, n_times_atom):
+        """Window of the residual with the largest energy.
+
+        Returns
+        -------
+        window : ndarray of shape (n_channels, n_times_atom)
+        """
+        residual = self.X - reconstruct(self.z, self.D, self.n_channels) \
+            if self.D is not None else self.X
+        energy = np.cumsum(np.concatenate(
+            [np.zeros((residual.shape[0], 1)),
+             (residual.astype(float) ** 2).sum(axis=1)], axis=1), axis=1)
+        window_energy = energy[:, n_times_atom:] - energy[:, :-n_times_atom]
+        n, t = np.unravel_index(np.argmax(window_energy), window_energy.shape)
+        return residual[n, :, t:t + n_times_atom].copy()
+
+    @property
+    def n_atoms(self):
+        return self.z.shape[1]
