@@ -1,0 +1,44 @@
+# Quick start: `make demo` and `make test` need only python3 (3.10+).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-test bench bench-peers lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/cdl demo --out cdl_output/demo
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Peer libraries (alphacsc 0.4.1 needs numpy<2) live in their own venv.
+bench-peers:
+	$(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/pip install --quiet -r benchmarks/peers/requirements.txt
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_sparse_coding.py
+	$(PY) benchmarks/bench_cdl.py
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check cdl dicod data_fetchers tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) build *.egg-info cdl_output
