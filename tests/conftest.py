@@ -1,0 +1,31 @@
+"""Shared test fixtures (markers are registered in setup.cfg)."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the matplotlib figures a test leaves open."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture(scope="session")
+def eegbci_path():
+    """Folder of the shared EEGBCI recordings (S001R03.edf ... S001R10.edf).
+
+    Taken from the environment variable CDL_DATA_EEGBCI, else
+    ``<repo root>/../shared/data/eegbci``; the test is skipped when absent.
+    """
+    value = os.environ.get("CDL_DATA_EEGBCI")
+    path = Path(value) if value else REPO_ROOT.parent / "shared" / "data" / "eegbci"
+    if not path.is_dir() or not any(path.rglob("S001R*.edf")):
+        pytest.skip(f"EEGBCI data not found in {path} (set CDL_DATA_EEGBCI to a "
+                    f"folder holding S001R03.edf ... S001R10.edf).")
+    return path
