@@ -1,5 +1,4 @@
 """Tests of cdl.dripp against ground truth: kernel, intensity, EM, statistics."""
-import os
 from pathlib import Path
 
 import numpy as np
@@ -360,19 +359,13 @@ def test_plot_kernels_returns_figure(driven_fit):
 
 
 # -------------------------------------------------------------- real data --
-def _eegbci_file():
-    root = Path(__file__).resolve().parents[1]
-    folder = Path(os.environ.get("CDL_DATA_EEGBCI",
-                                 root.parent / "shared" / "data" / "eegbci"))
-    fname = folder / "S001R03.edf"
-    if not fname.exists():
-        pytest.skip(f"EEGBCI data not found at {fname} (set CDL_DATA_EEGBCI)")
-    return fname
-
-
-def _read_eegbci():
+def _read_eegbci(folder):
+    """S001R03 band-passed 2-45 Hz, and its T1/T2 cues as MNE events."""
     mne = pytest.importorskip("mne")
-    raw = mne.io.read_raw_edf(_eegbci_file(), preload=True, verbose=False)
+    fname = Path(folder) / "S001R03.edf"
+    if not fname.exists():
+        pytest.skip(f"{fname} not found (set CDL_DATA_EEGBCI)")
+    raw = mne.io.read_raw_edf(fname, preload=True, verbose=False)
     raw.filter(2.0, 45.0, verbose=False)
     events, event_id = mne.events_from_annotations(raw, verbose=False)
     event_id = {k: v for k, v in event_id.items() if k in ("T1", "T2")}
@@ -380,9 +373,9 @@ def _read_eegbci():
 
 
 @pytest.mark.requires_data
-def test_real_data_annotations_pipeline():
+def test_real_data_annotations_pipeline(eegbci_path):
     """EEGBCI cues as drivers; stand-in activations from the data itself."""
-    raw, events, event_id = _read_eegbci()
+    raw, events, event_id = _read_eegbci(eegbci_path)
     sfreq = raw.info["sfreq"]
     # Rectified C3/C4 signals as two stand-in 'atoms' (no CDL needed here).
     z = np.abs(raw.get_data(picks=[8, 12]))[None]
@@ -395,12 +388,12 @@ def test_real_data_annotations_pipeline():
 
 @pytest.mark.requires_data
 @pytest.mark.slow
-def test_real_data_with_cdl():
+def test_real_data_with_cdl(eegbci_path):
     try:
         from cdl import BatchCDL
     except ImportError:
         pytest.skip("cdl.BatchCDL is not available yet")
-    raw, events, event_id = _read_eegbci()
+    raw, events, event_id = _read_eegbci(eegbci_path)
     X = raw.get_data()[None]
     cdl = BatchCDL(n_atoms=4, n_times_atom=80, reg=0.2, n_iter=10,
                    random_state=0).fit(X)

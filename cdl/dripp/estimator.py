@@ -75,11 +75,33 @@ class DriPP:
         return sorted(p for p in params if p != "self")
 
     def get_params(self, deep=True):
-        """Get the parameters of this estimator (dict name -> value)."""
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool
+            Unused (no sub-estimators); kept for scikit-learn compatibility.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
         return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params):
-        """Set parameters of this estimator; returns self."""
+        """Set parameters of this estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and their new values.
+
+        Returns
+        -------
+        self : DriPP
+            The estimator.
+        """
         for name, value in params.items():
             if name not in self._get_param_names():
                 raise ValueError(f"Invalid parameter {name!r} for DriPP; valid "
@@ -359,6 +381,13 @@ def fit_dripp_from_annotations(z, sfreq, annotations_or_events, event_id=None,
         Fitted estimator (with ``sfreq`` set, so times are on the grid).
     driver_names : list of str
         Name of each driver, in the order of ``dripp.alpha_``'s columns.
+
+    Notes
+    -----
+    An activation at sample ``t`` of ``z`` is the start of the atom, so the
+    fitted latencies ``m_`` are those of the atoms' onsets. With MNE events
+    (samples counted from the start of the acquisition) pass
+    ``first_samp=raw.first_samp``.
     """
     z = np.asarray(z)
     if z.ndim == 3 and z.shape[0] != 1:

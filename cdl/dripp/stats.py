@@ -14,16 +14,22 @@ not apply. Three null distributions are offered:
 
 ``'chi2'`` (default)
     chi2 with 3 degrees of freedom per driver (``3 * n_drivers`` for the
-    global test), counting ``alpha, m, sigma``. A pragmatic approximation
-    that is conservative in the simulations of the test suite; it is not a
-    theorem (Davies' problem).
+    global test), counting ``alpha, m, sigma``. A fast approximation, not a
+    theorem (Davies' problem): in null simulations (one driver, 500
+    non-driven atoms per design, three designs) it rejected 5.0%, 6.8% and
+    8.8% of the atoms at the 5% level, i.e. it is slightly liberal. Use
+    ``'bootstrap'`` when calibration matters.
 ``'chibar'``
     ``0.5 chi2(0) + 0.5 chi2(1)`` (binomial mixture for the global test): the
-    exact asymptotic law if ``m, sigma`` were known. Anti-conservative here.
+    exact asymptotic law if ``m, sigma`` were known. Clearly anti-conservative
+    here (29-44% rejections at 5% in the same simulations); given for
+    comparison with the literature.
 ``'bootstrap'``
     Parametric bootstrap: ``n_boot`` recordings simulated from the fitted
     restricted model, refitted with both models; p-value
-    ``(1 + #{LR_b >= LR}) / (1 + n_boot)``. Valid, and slower.
+    ``(1 + #{LR_b >= LR}) / (1 + n_boot)``. Calibrated up to Monte Carlo
+    error, and slower. The global p-value is then the Bonferroni
+    combination of the per-driver ones.
 
 Bootstrap confidence intervals
 ------------------------------
@@ -31,7 +37,9 @@ The recording is cut into epochs at every driver event (all drivers pooled);
 epochs are drawn with replacement and put end to end, carrying their
 activations and the driver event that starts them, and the model is refitted
 on each replicate (all replicates in one vectorised EM run). Percentile
-intervals are returned.
+intervals are returned. In simulations (100 recordings of 5000 s with 500
+stimuli, 100 replicates each) the 95% intervals covered the true value for
+m in 97%, sigma 92%, alpha 90% and mu 94% of the recordings.
 """
 from math import comb
 
