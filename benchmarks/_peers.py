@@ -118,7 +118,8 @@ def run_peer(task, problem, timeout=600, venv=None, keep_dir=None):
         logger.info("running peer: %s", " ".join(cmd))
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True,
+            proc = subprocess.run(cmd, check=False, capture_output=True,
+                                  text=True,
                                   timeout=timeout, env=env,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
@@ -145,9 +146,9 @@ def main(argv=None):
         return 1
     proc = subprocess.run(
         [str(peer_python()), "-c",
-         "import numpy, alphacsc; print('numpy', numpy.__version__, "
-         "'alphacsc', alphacsc.__version__)"],
-        capture_output=True, text=True)
+         ("import numpy, alphacsc; print('numpy', numpy.__version__, "
+         "'alphacsc', alphacsc.__version__)")],
+        check=False, capture_output=True, text=True)
     print(proc.stdout.strip() or proc.stderr.strip())
     return proc.returncode
 

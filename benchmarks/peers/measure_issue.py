@@ -29,12 +29,19 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from _peers import run_peer  # noqa: E402
 
 EDF = Path(os.environ.get("CDL_DATA_EEGBCI",
                           HERE.parents[2] / "shared" / "data" / "eegbci")) \
     / "S001R03.edf"
+
+
+def _run_peer(*args, **kwargs):
+    """benchmarks/_peers.run_peer (benchmarks/ is not a package)."""
+    bench_dir = str(Path(__file__).resolve().parents[1])
+    if bench_dir not in sys.path:
+        sys.path.insert(0, bench_dir)
+    from _peers import run_peer
+    return run_peer(*args, **kwargs)
 
 
 def correlation_max(X, uv):
@@ -88,16 +95,16 @@ def main(argv=None):
         uv = np.hstack([u, v])
         lm = correlation_max(X, uv)
         reg = 0.1 * lm[pick]
-        res = run_peer("update_z", dict(X=X, uv=uv, reg=reg, tol=1e-3,
-                                        n_repeat=3), timeout=1800)
+        res = _run_peer("update_z", {"X": X, "uv": uv, "reg": reg, "tol": 1e-3,
+                                        "n_repeat": 3}, timeout=1800)
         if res is None:
             raise SystemExit("simulated update_z failed (see log)")
-        summary["sim_update_z"] = dict(
-            shape=list(X.shape), lambda_max_signed=lm[0],
-            lambda_max_abs=lm[1], reg=reg, time_best=res["time"],
-            times=res["times"].tolist(), objective=res["objective"],
-            objective_z0=res["objective_z0"], nnz=res["nnz"],
-            peer_versions=res["peer_versions"])
+        summary["sim_update_z"] = {
+            "shape": list(X.shape), "lambda_max_signed": lm[0],
+            "lambda_max_abs": lm[1], "reg": reg, "time_best": res["time"],
+            "times": res["times"].tolist(), "objective": res["objective"],
+            "objective_z0": res["objective_z0"], "nnz": res["nnz"],
+            "peer_versions": res["peer_versions"]}
         print(json.dumps({"sim_update_z": summary["sim_update_z"]}, indent=1),
               flush=True)
 
@@ -107,37 +114,37 @@ def main(argv=None):
         X, uv, starts = eeg_problem()
         lm = correlation_max(X, uv)
         reg = 0.1 * lm[pick]
-        res = run_peer("update_z", dict(X=X, uv=uv, reg=reg, tol=1e-3,
-                                        n_repeat=3), timeout=1800)
+        res = _run_peer("update_z", {"X": X, "uv": uv, "reg": reg, "tol": 1e-3,
+                                        "n_repeat": 3}, timeout=1800)
         if res is None:
             raise SystemExit("EEG update_z failed (see log)")
-        summary["eeg_update_z"] = dict(
-            shape=list(X.shape), window_starts=starts,
-            lambda_max_signed=lm[0], lambda_max_abs=lm[1], reg=reg,
-            time_best=res["time"], times=res["times"].tolist(),
-            objective=res["objective"], objective_z0=res["objective_z0"],
-            nnz=res["nnz"])
+        summary["eeg_update_z"] = {
+            "shape": list(X.shape), "window_starts": starts,
+            "lambda_max_signed": lm[0], "lambda_max_abs": lm[1], "reg": reg,
+            "time_best": res["time"], "times": res["times"].tolist(),
+            "objective": res["objective"], "objective_z0": res["objective_z0"],
+            "nnz": res["nnz"]}
         print(json.dumps({"eeg_update_z": summary["eeg_update_z"]}, indent=1),
               flush=True)
 
-        res = run_peer("batch_cdl", dict(
-            X=X, uv_init=uv, n_atoms=8, n_times_atom=80, reg=0.2,
-            lmbd_max="scaled", n_iter=args.n_iter, rank1=True,
-            uv_constraint="separate", solver_z="lgcd", tol=1e-3, eps=1e-10),
+        res = _run_peer("batch_cdl", {
+            "X": X, "uv_init": uv, "n_atoms": 8, "n_times_atom": 80, "reg": 0.2,
+            "lmbd_max": "scaled", "n_iter": args.n_iter, "rank1": True,
+            "uv_constraint": "separate", "solver_z": "lgcd", "tol": 1e-3, "eps": 1e-10},
             timeout=3600)
         if res is None:
             raise SystemExit("EEG batch_cdl failed (see log)")
         z_times = res["times"][1::2]
         d_times = res["times"][2::2]
-        summary["eeg_batch_cdl"] = dict(
-            n_iter=args.n_iter, n_iter_run=res["n_iter_run"],
-            reg_used=res["reg_used"], reg_used_numpy=res["reg_used_numpy"],
-            time_total=res["time"], time_z_steps=float(np.sum(z_times)),
-            time_d_steps=float(np.sum(d_times)),
-            objective=res["objective"],
-            pobj_rescaled_last=float(res["pobj_rescaled"][-1]),
-            pobj_rescaled_first=float(res["pobj_rescaled"][0]),
-            nnz=res["nnz"])
+        summary["eeg_batch_cdl"] = {
+            "n_iter": args.n_iter, "n_iter_run": res["n_iter_run"],
+            "reg_used": res["reg_used"], "reg_used_numpy": res["reg_used_numpy"],
+            "time_total": res["time"], "time_z_steps": float(np.sum(z_times)),
+            "time_d_steps": float(np.sum(d_times)),
+            "objective": res["objective"],
+            "pobj_rescaled_last": float(res["pobj_rescaled"][-1]),
+            "pobj_rescaled_first": float(res["pobj_rescaled"][0]),
+            "nnz": res["nnz"]}
         print(json.dumps({"eeg_batch_cdl": summary["eeg_batch_cdl"]},
                          indent=1), flush=True)
 

@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-__all__ = ["save_problem", "load_problem", "save_result", "load_result"]
+__all__ = ["load_problem", "load_result", "save_problem", "save_result"]
 
 
 def _to_array(key, value):

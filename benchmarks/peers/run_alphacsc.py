@@ -65,16 +65,7 @@ import time
 import traceback
 import warnings
 
-# dicodile spawns MPI workers: MPICH's singleton spawn needs `mpiexec` on
-# PATH, which lives next to this venv's python.
-_BIN = os.path.dirname(os.path.abspath(sys.executable))
-if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
-
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from problem_io import load_problem, save_result  # noqa: E402
+import numpy as np
 
 TASKS = ("update_z", "batch_cdl", "dicod")
 
@@ -208,14 +199,14 @@ def task_update_z(problem):
     D = _dictionary(problem, "uv", "D")
     reg = float(problem["reg"])
     n_repeat = int(problem.get("n_repeat", 3))
-    solver_kwargs = dict(tol=float(problem.get("tol", 1e-3)))
+    solver_kwargs = {"tol": float(problem.get("tol", 1e-3))}
     if "max_iter" in problem:
         solver_kwargs["max_iter"] = int(problem["max_iter"])
-    kwargs = dict(solver="lgcd", solver_kwargs=solver_kwargs,
-                  positive=bool(problem.get("positive", True)),
-                  n_jobs=int(problem.get("n_jobs", 1)), random_state=0)
+    kwargs = {"solver": "lgcd", "solver_kwargs": solver_kwargs,
+              "positive": bool(problem.get("positive", True)),
+              "n_jobs": int(problem.get("n_jobs", 1)), "random_state": 0}
 
-    n_trials, n_channels, n_times = X.shape
+    _n_trials, n_channels, n_times = X.shape
     n_times_atom = _n_times_atom(D, n_channels)
 
     # Warm-up: same dtypes and ndims on a short piece, so numba compiles now.
@@ -229,14 +220,14 @@ def task_update_z(problem):
         z, _, _ = update_z_multi(X, D, reg, **kwargs)
         times.append(time.perf_counter() - t0)
 
-    return dict(
-        z=z, time=min(times), times=np.array(times),
-        objective=objective(X, D, z, reg),
-        objective_z0=0.5 * float(np.dot(X.ravel(), X.ravel())),
-        reg=reg, lambda_max=lambda_max(X, D),
-        nnz=int(np.count_nonzero(z)), n_times_valid=z.shape[-1],
-        tol=solver_kwargs["tol"], n_repeat=n_repeat,
-    )
+    return {
+        "z": z, "time": min(times), "times": np.array(times),
+        "objective": objective(X, D, z, reg),
+        "objective_z0": 0.5 * float(np.dot(X.ravel(), X.ravel())),
+        "reg": reg, "lambda_max": lambda_max(X, D),
+        "nnz": int(np.count_nonzero(z)), "n_times_valid": z.shape[-1],
+        "tol": solver_kwargs["tol"], "n_repeat": n_repeat,
+    }
 
 
 def task_batch_cdl(problem):
@@ -244,7 +235,7 @@ def task_batch_cdl(problem):
 
     X = _X3(problem)
     uv_init = _dictionary(problem, "uv_init", "D_init")
-    n_trials, n_channels, n_times = X.shape
+    _n_trials, n_channels, n_times = X.shape
     n_atoms = int(problem.get("n_atoms", uv_init.shape[0]))
     n_times_atom = int(problem.get("n_times_atom",
                                    _n_times_atom(uv_init, n_channels)))
@@ -253,7 +244,7 @@ def task_batch_cdl(problem):
     rank1 = bool(problem.get("rank1", True))
     uv_constraint = str(problem.get("uv_constraint",
                                     "separate" if rank1 else "auto"))
-    solver_z_kwargs = dict(tol=float(problem.get("tol", 1e-3)))
+    solver_z_kwargs = {"tol": float(problem.get("tol", 1e-3))}
     if "max_iter" in problem:
         solver_z_kwargs["max_iter"] = int(problem["max_iter"])
 
@@ -277,7 +268,7 @@ def task_batch_cdl(problem):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 make(2).fit(np.ascontiguousarray(X[:1, :, :n_warm]))
-        except Exception as exc:  # the timed fit will show real errors
+        except Exception as exc:  # noqa: BLE001 (the timed fit will show it)
             print(f"[run_alphacsc] warm-up fit failed ({exc!r}); "
                   "timing includes compilation", file=sys.stderr)
 
@@ -297,15 +288,16 @@ def task_batch_cdl(problem):
         reg_used_numpy = reg * lambda_max(
             X, project_uv(uv_init, n_channels, uv_constraint)
             if uv_init.ndim == 2 else uv_init)
-    return dict(
-        uv_hat=uv_hat, z_hat=z_hat, pobj=pobj, pobj_rescaled=pobj * std_X ** 2,
-        times=np.asarray(cdl.times_, dtype=float), time=total,
-        n_iter_run=(len(pobj) - 1) // 2,
-        reg_used=float(reg_used) if reg_used.size == 1 else reg_used,
-        reg_used_numpy=reg_used_numpy, reg=reg, lmbd_max=lmbd_max,
-        objective=objective(X, uv_hat, z_hat, reg_used),
-        std_X=std_X, nnz=int(np.count_nonzero(z_hat)),
-    )
+    return {
+        "uv_hat": uv_hat, "z_hat": z_hat, "pobj": pobj,
+        "pobj_rescaled": pobj * std_X ** 2,
+        "times": np.asarray(cdl.times_, dtype=float), "time": total,
+        "n_iter_run": (len(pobj) - 1) // 2,
+        "reg_used": float(reg_used) if reg_used.size == 1 else reg_used,
+        "reg_used_numpy": reg_used_numpy, "reg": reg, "lmbd_max": lmbd_max,
+        "objective": objective(X, uv_hat, z_hat, reg_used),
+        "std_X": std_X, "nnz": int(np.count_nonzero(z_hat)),
+    }
 
 
 def task_dicod(problem):
@@ -321,15 +313,15 @@ def task_dicod(problem):
     reg = float(problem["reg"])
     n_workers = int(problem.get("n_workers", 2))
     n_repeat = int(problem.get("n_repeat", 1))
-    kwargs = dict(
-        tol=float(problem.get("tol", 1e-3)),
-        max_iter=int(problem.get("max_iter", 10 ** 8)),
-        timeout=problem.get("timeout"),
-        z_positive=bool(problem.get("z_positive", True)),
-        soft_lock=str(problem.get("soft_lock", "border")),
-        strategy=str(problem.get("strategy", "greedy")),
-        random_state=0, verbose=0,
-    )
+    kwargs = {
+        "tol": float(problem.get("tol", 1e-3)),
+        "max_iter": int(problem.get("max_iter", 10 ** 8)),
+        "timeout": problem.get("timeout"),
+        "z_positive": bool(problem.get("z_positive", True)),
+        "soft_lock": str(problem.get("soft_lock", "border")),
+        "strategy": str(problem.get("strategy", "greedy")),
+        "random_state": 0, "verbose": 0,
+    }
 
     # Warm-up in this process (imports, numba); the workers are new
     # processes at every call, so their start-up is part of the timing.
@@ -344,15 +336,15 @@ def task_dicod(problem):
         times.append(time.perf_counter() - t0)
     z = np.asarray(z)[None]
 
-    return dict(
-        z=z, time=min(times), times=np.array(times),
-        objective=objective(X, D, z, reg),
-        objective_z0=0.5 * float(np.dot(X.ravel(), X.ravel())),
-        reg=reg, tol=kwargs["tol"], n_workers=n_workers,
-        nnz=int(np.count_nonzero(z)), n_times_valid=z.shape[-1],
-        n_updates=int(stats.get("n_updates", -1)),
-        runtime=float(stats.get("runtime", np.nan)),
-    )
+    return {
+        "z": z, "time": min(times), "times": np.array(times),
+        "objective": objective(X, D, z, reg),
+        "objective_z0": 0.5 * float(np.dot(X.ravel(), X.ravel())),
+        "reg": reg, "tol": kwargs["tol"], "n_workers": n_workers,
+        "nnz": int(np.count_nonzero(z)), "n_times_valid": z.shape[-1],
+        "n_updates": int(stats.get("n_updates", -1)),
+        "runtime": float(stats.get("runtime", np.nan)),
+    }
 
 
 def main(argv=None):
@@ -363,12 +355,20 @@ def main(argv=None):
               "problem.npz result.npz", file=sys.stderr)
         return 2
     task, problem_path, result_path = argv
+    # dicodile spawns MPI workers: MPICH's singleton spawn needs `mpiexec`
+    # on PATH, which lives next to this venv's python.
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from problem_io import load_problem, save_result
+
     try:
         problem = load_problem(problem_path)
         result = globals()[f"task_{task}"](problem)
         result.update(task=task, peer_versions=_versions())
         save_result(result_path, **result)
-    except Exception:
+    except Exception:  # noqa: BLE001 (reported through the exit status)
         traceback.print_exc()
         return 1
     return 0
