@@ -13,7 +13,8 @@ from ._logging import logger, verbose
 from ._validation import (check_X, check_int, check_option, check_random_state,
                           check_scalar)
 from .coding import SOLVERS, _sparse_encode, check_n_times_atom
-from .dictionary import init_dictionary, update_D, update_uv
+from .dictionary import update_D, update_uv
+from .init_dict import init_dictionary
 from .encoder import LocalEncoder
 from .learn import LMBD_MAX, apply_window, learn_dictionary
 from .objective import compute_ztz, split_uv, to_full_rank
@@ -264,6 +265,34 @@ class _BaseCDL:
         """Fit, then return ``z_hat_``."""
         return self.fit(X, verbose=verbose).z_hat_
 
+    def save(self, fname, *, overwrite=False):
+        """Save the fitted model to a ``.npz`` file (no pickle).
+
+        Parameters
+        ----------
+        fname : path-like
+            File name ending in ``.npz``; read it back with
+            :func:`cdl.read_model`.
+        overwrite : bool
+            Replace an existing file.
+        """
+        from .io import save_model
+        self._check_fitted()
+        z = self.z_hat_
+        nonzero = np.nonzero(z)
+        arrays = dict(D_hat=self.D_hat_, reg=self.reg_, pobj=self.pobj_,
+                      times=self.times_, z_shape=np.array(z.shape),
+                      z_index=np.array(nonzero, dtype=np.int64),
+                      z_values=z[nonzero])
+        if self.rank1:
+            arrays["uv_hat"] = self.uv_hat_
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("callback", "D_init")}
+        params["D_init"] = self.D_init if isinstance(self.D_init, str) else None
+        params["estimator"] = type(self).__name__
+        params["n_iter_done"] = int(self.n_iter_)
+        save_model(fname, arrays, params, info=self.info_, overwrite=overwrite)
+
 
 class BatchCDL(_BaseCDL):
     """Convolutional dictionary learning on all trials at each iteration.
@@ -395,3 +424,43 @@ class OnlineCDL(_BaseCDL):
         check_option("batch_selection", self.batch_selection, ("random", "cyclic"))
         return dict(batch_size=self.batch_size, alpha=self.alpha,
                     batch_selection=self.batch_selection)
+
+
+ESTIMATORS = {cls.__name__: cls for cls in (BatchCDL, OnlineCDL, GreedyCDL)}
+
+
+def read_model(fname):
+    """Read a model written by the ``save`` method of a CDL estimator.
+
+    Parameters
+    ----------
+    fname : path-like
+        A ``.npz`` model file.
+
+    Returns
+    -------
+    model : BatchCDL | OnlineCDL | GreedyCDL
+        Fitted estimator with the saved parameters and attributes.
+    """
+    from .io import read_model as read_model_file
+    arrays, params, info = read_model_file(fname)
+    params = dict(params)
+    name = params.pop("estimator", None)
+    n_iter_done = params.pop("n_iter_done", None)
+    if name not in ESTIMATORS or "D_hat" not in arrays:
+        raise ValueError(f"{fname} is a model file but not of a CDL estimator "
+                         f"(estimator={name!r}).")
+    model = ESTIMATORS[name](**params)
+    z = np.zeros(tuple(arrays["z_shape"]), dtype=arrays["z_values"].dtype)
+    z[tuple(arrays["z_index"])] = arrays["z_values"]
+    model.D_hat_ = arrays["D_hat"]
+    if model.rank1:
+        model.uv_hat_ = arrays["uv_hat"]
+    model.n_channels_ = model.D_hat_.shape[1]
+    model.z_hat_ = z
+    model.reg_ = arrays["reg"]
+    model.pobj_ = arrays["pobj"]
+    model.times_ = arrays["times"]
+    model.n_iter_ = n_iter_done
+    model.info_ = info
+    return model
