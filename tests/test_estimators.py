@@ -38,7 +38,7 @@ def test_batch_cdl_recovers_atoms_and_decreases_objective(simulated):
 @pytest.mark.parametrize("params", [
     dict(uv_constraint="joint", solver_d="joint"),
     dict(rank1=False),
-    dict(lmbd_max="fixed", reg=5.),
+    dict(lmbd_max="fixed", reg=1.),
 ])
 def test_objective_never_increases(simulated, params):
     X, _, _ = simulated
