@@ -38,7 +38,7 @@ def _build_parser():
     demo.add_argument("--duration", type=float, default=60., help="seconds simulated")
     demo.add_argument("--sfreq", type=float, default=160., help="sampling rate (Hz)")
     demo.add_argument("--n-iter", type=int, default=30, help="CDL iterations")
-    demo.add_argument("--reg", type=float, default=0.3,
+    demo.add_argument("--reg", type=float, default=0.2,
                       help="regularisation as a fraction of lambda_max")
     demo.add_argument("--random-state", type=int, default=0, help="seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -11,7 +11,7 @@ from .simulate import simulate_eeg
 
 
 def run_demo(out_dir="cdl_output/demo", duration=60., sfreq=160., n_iter=30,
-             reg=0.3, random_state=0, verbose=True):
+             reg=0.2, random_state=0, verbose=True):
     """Simulate a 64-channel EEG recording, fit BatchCDL, save model and report.
 
     Parameters
