@@ -56,24 +56,105 @@ def soft_threshold(x, threshold, positive):  # pragma: no cover
     return out
 
 
+_FLAGS = {"nnan", "ninf", "nsz"}  # finite inputs: lets the loops vectorise
+
+
+@jit(fastmath=_FLAGS)
+def _fill_changes(beta_k, z_k, reg_k, inv_k, positive, t_start, t_stop,
+                  out):  # pragma: no cover
+    """``out[t - t_start] = |candidate change|`` of one atom on [t_start, t_stop)."""
+    b = beta_k[t_start:t_stop]
+    zz = z_k[t_start:t_stop]
+    if positive:
+        for i in range(t_stop - t_start):
+            out[i] = abs(max(b[i] - reg_k, 0.) * inv_k - zz[i])
+    else:
+        for i in range(t_stop - t_start):
+            x = max(b[i] - reg_k, 0.) + min(b[i] + reg_k, 0.)
+            out[i] = abs(x * inv_k - zz[i])
+
+
+@jit(fastmath=_FLAGS)
+def _update_and_fill(beta_k, DtD_row, dz, offset, z_k, reg_k, inv_k, positive,
+                     t_start, t_stop, out):  # pragma: no cover
+    """Subtract ``dz`` times a DtD row from beta and fill the candidate changes."""
+    b = beta_k[t_start:t_stop]
+    row = DtD_row[t_start + offset:t_stop + offset]
+    zz = z_k[t_start:t_stop]
+    if positive:
+        for i in range(t_stop - t_start):
+            x = b[i] - dz * row[i]
+            b[i] = x
+            out[i] = abs(max(x - reg_k, 0.) * inv_k - zz[i])
+    else:
+        for i in range(t_stop - t_start):
+            x = b[i] - dz * row[i]
+            b[i] = x
+            y = max(x - reg_k, 0.) + min(x + reg_k, 0.)
+            out[i] = abs(y * inv_k - zz[i])
+
+
 @jit
-def _scan(beta, z, reg, inv_norms, positive, frozen, t_start, t_stop,
-          best_abs, best_k, best_t):  # pragma: no cover
+def _max_bits(bits, n):  # pragma: no cover
+    """Maximum of ``n`` non-negative doubles seen as int64 (same order).
+
+    Integer maximum reductions vectorise where floating-point ones do not.
+    """
+    m = 0
+    for i in range(n):
+        m = max(m, bits[i])
+    return m
+
+
+@jit
+def _fold_best(bits, n, k, t_start, best_bits, best_k, best_t):  # pragma: no cover
+    """Fold one filled row of atom ``k`` into the running best."""
+    m = _max_bits(bits, n)
+    if m > best_bits:
+        for i in range(n):
+            if bits[i] == m:
+                return m, k, t_start + i
+    return best_bits, best_k, best_t
+
+
+@jit
+def _zero_frozen(frozen_k, t_start, t_stop, buf):  # pragma: no cover
+    for t in range(t_start, t_stop):
+        if frozen_k[t]:
+            buf[t - t_start] = 0.
+
+
+@jit
+def _scan(beta, z, reg, inv_norms, positive, frozen, t_start, t_stop, buf, bits,
+          best_bits, best_k, best_t):  # pragma: no cover
     """Best candidate over ``t`` in [t_start, t_stop), starting from a given best."""
-    n_atoms = beta.shape[0]
-    use_frozen = frozen.shape[0] > 0
-    for k in range(n_atoms):
-        reg_k = reg[k]
-        inv_k = inv_norms[k]
-        for t in range(t_start, t_stop):
-            if use_frozen and frozen[k, t]:
-                continue
-            dz = candidate(beta[k, t], z[k, t], reg_k, inv_k, positive)
-            if abs(dz) > best_abs:
-                best_abs = abs(dz)
-                best_k = k
-                best_t = t
-    return best_abs, best_k, best_t
+    n = t_stop - t_start
+    if n <= 0:
+        return best_bits, best_k, best_t
+    for k in range(beta.shape[0]):
+        _fill_changes(beta[k], z[k], reg[k], inv_norms[k], positive, t_start,
+                      t_stop, buf)
+        if frozen.shape[0] > 0:
+            _zero_frozen(frozen[k], t_start, t_stop, buf)
+        best_bits, best_k, best_t = _fold_best(bits, n, k, t_start, best_bits,
+                                               best_k, best_t)
+    return best_bits, best_k, best_t
+
+
+@jit
+def _update_window(beta, z, DtD, reg, inv_norms, positive, frozen, k0, dz, offset,
+                   t_start, t_stop, buf, bits, best_bits, best_k,
+                   best_t):  # pragma: no cover
+    """Apply an update to beta on [t_start, t_stop) and fold in its candidates."""
+    n = t_stop - t_start
+    for k in range(beta.shape[0]):
+        _update_and_fill(beta[k], DtD[k, k0], dz, offset, z[k], reg[k],
+                         inv_norms[k], positive, t_start, t_stop, buf)
+        if frozen.shape[0] > 0:
+            _zero_frozen(frozen[k], t_start, t_stop, buf)
+        best_bits, best_k, best_t = _fold_best(bits, n, k, t_start, best_bits,
+                                               best_k, best_t)
+    return best_bits, best_k, best_t
 
 
 @jit
@@ -119,22 +200,24 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
         norm_k = DtD[k, k, n_times_atom - 1]
         if norm_k > 0:
             inv_norms[k] = 1. / norm_k
-    best_abs = np.zeros(n_seg)
+    buf = np.zeros(n_atoms * max(seg_len, 2 * n_times_atom), dtype=np.float64)
+    bits = buf.view(np.int64)
+    # Per segment: best candidate change (as int64 bits of a double) and where.
+    best_bits = np.zeros(n_seg, dtype=np.int64)
     best_k = np.zeros(n_seg, dtype=np.int64)
     best_t = np.zeros(n_seg, dtype=np.int64)
     for s in range(n_seg):
-        best_abs[s], best_k[s], best_t[s] = _scan(
+        best_bits[s], best_k[s], best_t[s] = _scan(
             beta, z, reg, inv_norms, positive, frozen, s * seg_len,
-            min((s + 1) * seg_len, n_times_valid), 0., 0, s * seg_len)
-    use_frozen = frozen.shape[0] > 0
+            min((s + 1) * seg_len, n_times_valid), buf, bits, 0, 0, s * seg_len)
+    tol_bits = np.array([max(tol, 0.)], dtype=np.float64).view(np.int64)[0]
 
     n_updates = 0
     n_sweeps = 0
-    max_change = 0.
     for _ in range(max_sweeps):
         n_sweeps += 1
         for s in range(n_seg):
-            if best_abs[s] <= tol:
+            if best_bits[s] <= tol_bits:
                 continue
             k0 = best_k[s]
             t0 = best_t[s]
@@ -142,44 +225,33 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
                            positive)
             z[k0, t0] += dz
             n_updates += 1
-            # beta of the updated coordinate excludes its own contribution.
+            # beta of the updated coordinate excludes its own contribution:
+            # add it here so that the window update below leaves it unchanged.
             beta[k0, t0] += dz * DtD[k0, k0, n_times_atom - 1]
             w_start = max(t0 - n_times_atom + 1, 0)
             w_stop = min(t0 + n_times_atom, n_times_valid)
+            offset = n_times_atom - 1 - t0
             for s2 in range(w_start // seg_len, (w_stop - 1) // seg_len + 1):
                 a = s2 * seg_len
                 b = min(a + seg_len, n_times_valid)
                 o_start = max(a, w_start)
                 o_stop = min(b, w_stop)
                 # Start from the best of the part of the segment the window
-                # leaves untouched.
+                # leaves untouched: the old best if it lies there, else a scan.
                 if best_t[s2] >= o_start and best_t[s2] < o_stop:
-                    ba, bk, bt = _scan(beta, z, reg, inv_norms, positive,
-                                       frozen, a, o_start, 0., 0, a)
-                    ba, bk, bt = _scan(beta, z, reg, inv_norms, positive,
-                                       frozen, o_stop, b, ba, bk, bt)
+                    bb, bk, bt = _scan(beta, z, reg, inv_norms, positive, frozen,
+                                       a, o_start, buf, bits, 0, 0, a)
+                    bb, bk, bt = _scan(beta, z, reg, inv_norms, positive, frozen,
+                                       o_stop, b, buf, bits, bb, bk, bt)
                 else:
-                    ba, bk, bt = best_abs[s2], best_k[s2], best_t[s2]
-                for k in range(n_atoms):
-                    reg_k = reg[k]
-                    inv_k = inv_norms[k]
-                    offset = n_times_atom - 1 - t0
-                    for t in range(o_start, o_stop):
-                        beta[k, t] -= dz * DtD[k, k0, t + offset]
-                        if use_frozen and frozen[k, t]:
-                            continue
-                        c = abs(candidate(beta[k, t], z[k, t], reg_k, inv_k,
-                                          positive))
-                        if c > ba:
-                            ba = c
-                            bk = k
-                            bt = t
-                best_abs[s2] = ba
+                    bb, bk, bt = best_bits[s2], best_k[s2], best_t[s2]
+                bb, bk, bt = _update_window(beta, z, DtD, reg, inv_norms, positive,
+                                            frozen, k0, dz, offset, o_start,
+                                            o_stop, buf, bits, bb, bk, bt)
+                best_bits[s2] = bb
                 best_k[s2] = bk
                 best_t[s2] = bt
-        max_change = 0.
-        for s in range(n_seg):
-            max_change = max(max_change, best_abs[s])
-        if max_change <= tol:
+        if _max_bits(best_bits, n_seg) <= tol_bits:
             break
+    max_change = np.array([_max_bits(best_bits, n_seg)]).view(np.float64)[0]
     return n_sweeps, n_updates, max_change
