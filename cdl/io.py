@@ -4,32 +4,29 @@
   into ``X`` of shape (n_trials, n_channels, n_times).
 - :func:`activations_to_events` and :func:`activations_to_annotations` turn
   activations ``z`` of shape (n_trials, n_atoms, n_times_valid) into MNE events
-  or :class:`mne.Annotations`, so that one can epoch on atom occurrences.
-- :func:`save_model` and :func:`read_model` store arrays, parameters and the
-  essentials of an :class:`mne.Info` in a versioned ``.npz`` file with a JSON
-  header, without pickle.
+  or :class:`mne.Annotations`, so that one can epoch on atom occurrences;
+  :func:`model_to_events` and :func:`model_to_annotations` do it for a fitted
+  estimator and :func:`write_activations` writes them to files.
+- :func:`save_model` and :func:`read_model` store arrays, parameters, metadata
+  and the essentials of an :class:`mne.Info` in a versioned ``.npz`` file with
+  a JSON header, without pickle (see :mod:`cdl._modelfile`).
 
 Nothing here depends on the estimators; MNE is imported only when needed.
 """
 import inspect
-import json
-import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ._logging import warn
+from ._modelfile import (FORMAT_VERSION, read_model, read_model_metadata,
+                         save_model, set_model_metadata)
 
-#: Version of the model file layout written by :func:`save_model`.
-FORMAT_VERSION = 1
-_FORMAT = "cdl-meeg model"
-_HEADER = "__cdl_model__"
-_ARRAY_KINDS = "biufc"  # bool, int, uint, float, complex: no objects, no pickle
-
-
-class _ModelFileError(ValueError):
-    """A model file problem already described for the user."""
+__all__ = ["FORMAT_VERSION", "activations_to_annotations",
+           "activations_to_events", "epochs_to_X", "mne_to_X",
+           "model_to_annotations", "model_to_events", "raw_to_X", "read_model",
+           "read_model_metadata", "save_model", "set_model_metadata",
+           "write_activations"]
 
 
 def mne_to_X(inst, picks=None):
@@ -211,231 +208,123 @@ def activations_to_annotations(z, sfreq, orig_time=None, first_samp=0,
                            orig_time=orig_time, **kwargs)
 
 
-def _check_fname(fname, must_exist):
-    if not isinstance(fname, (str, os.PathLike)):
-        raise TypeError(f"fname must be a path-like, got {type(fname).__name__}.")
-    fname = Path(fname).expanduser()
-    if fname.suffix != ".npz":
-        raise ValueError(f"fname must end with '.npz', got '{fname.name}'.")
-    if must_exist and not fname.is_file():
-        raise FileNotFoundError(f"Model file not found: {fname}")
-    return fname
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def _model_z(model):
+    """Activations and sampling rate (None without ``info_``) of a model."""
+    z = getattr(model, "z_hat_", None)
+    if z is None:
+        raise ValueError(f"{type(model).__name__} is not fitted: it has no "
+                         f"z_hat_; call fit first.")
+    info = getattr(model, "info_", None)
+    sfreq = None if info is None else float(info["sfreq"])
+    return np.asarray(z), sfreq
 
 
-def _to_json(params):
-    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-        raise TypeError(f"params must be a dict with str keys, got {params!r}.")
-    for key, value in params.items():
-        try:
-            json.dumps(value, default=_json_default)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"params['{key}'] cannot be stored in a model file "
-                            f"(JSON numbers, strings, lists, dicts, None): "
-                            f"{err}.") from None
-    return json.loads(json.dumps(params, default=_json_default))
-
-
-def _info_to_dict(info):
-    """The essentials of an Info: channels, types, rate, positions, montage."""
-    montage = info.get_montage()
-    positions = None
-    if montage is not None:
-        positions = {k: v for k, v in montage.get_positions().items()}
-    chs = [dict(loc=ch["loc"], coil_type=int(ch["coil_type"]),
-                coord_frame=int(ch["coord_frame"]), unit=int(ch["unit"]),
-                unit_mul=int(ch["unit_mul"]), cal=float(ch["cal"]),
-                range=float(ch["range"])) for ch in info["chs"]]
-    dev_head_t = info["dev_head_t"]
-    return _to_json(dict(
-        ch_names=list(info["ch_names"]), ch_types=info.get_channel_types(),
-        sfreq=float(info["sfreq"]), bads=list(info["bads"]), chs=chs,
-        dev_head_t=None if dev_head_t is None else dev_head_t["trans"],
-        montage=positions))
-
-
-def _info_from_dict(spec):
-    import mne
-
-    info = mne.create_info(spec["ch_names"], spec["sfreq"], spec["ch_types"])
-    for ch, saved in zip(info["chs"], spec["chs"], strict=True):
-        ch["loc"] = np.asarray(saved["loc"], dtype=np.float64)
-        for key in ("coil_type", "coord_frame", "unit", "unit_mul"):
-            ch[key] = int(saved[key])
-        ch["cal"], ch["range"] = saved["cal"], saved["range"]
-    if spec["montage"] is not None:
-        positions = spec["montage"]
-        kwargs = {k: (None if v is None else np.asarray(v, dtype=np.float64))
-                  for k, v in positions.items() if k not in ("ch_pos", "coord_frame")}
-        ch_pos = {name: np.asarray(pos, dtype=np.float64)
-                  for name, pos in positions["ch_pos"].items()}
-        montage = mne.channels.make_dig_montage(
-            ch_pos=ch_pos, coord_frame=positions["coord_frame"], **kwargs)
-        info.set_montage(montage, on_missing="ignore", verbose=False)
-    if spec["dev_head_t"] is not None:
-        info["dev_head_t"] = mne.transforms.Transform(
-            "meg", "head", np.asarray(spec["dev_head_t"], dtype=np.float64))
-    info["bads"] = list(spec["bads"])
-    return info
-
-
-def save_model(fname, arrays, params, info=None, overwrite=False):
-    """Write a model to a ``.npz`` file with a JSON header, without pickle.
+def model_to_events(model, z=None, first_samp=0, threshold=0.,
+                    trial_starts=None):
+    """MNE events of the atom occurrences of a fitted estimator.
 
     Parameters
     ----------
-    fname : path-like
-        Output file; must end with ``.npz``.
-    arrays : dict of str to ndarray
-        Numeric arrays (e.g. ``{'uv': uv, 'z': z}``), written bit for bit.
-        Names must not start with ``'__'``.
-    params : dict
-        Parameters, JSON-serialisable (numbers, strings, lists, dicts, None;
-        numpy scalars and arrays are converted to lists; tuples become lists).
-    info : mne.Info | None
-        Stored as its essentials: channel names and types, sampling rate, bad
-        channels, channel positions and coil types, device-to-head transform
-        and the montage, enough to redraw topomaps.
+    model : BatchCDL | OnlineCDL | GreedyCDL
+        Fitted estimator.
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+        Activations to export (e.g. from ``model.transform``); default
+        ``model.z_hat_``.
+    first_samp : int
+        ``raw.first_samp`` of the recording.
+    threshold : float
+        An occurrence is an entry with ``|z| > threshold``.
+    trial_starts : array of int of shape (n_trials,) | None
+        Start of each trial in the data; by default trials are consecutive
+        pieces of ``n_times_valid + n_times_atom - 1`` samples.
+
+    Returns
+    -------
+    events : ndarray of shape (n_events, 3)
+        See :func:`activations_to_events`.
+    event_id : dict of str to int
+        ``{'atom_<k>': k + 1}`` for every atom.
+    """
+    z = _model_z(model)[0] if z is None else np.asarray(z)
+    n_times = z.shape[-1] + int(model.n_times_atom) - 1
+    events = activations_to_events(z, first_samp=first_samp, threshold=threshold,
+                                   n_times=n_times, trial_starts=trial_starts)
+    event_id = {f"atom_{k}": k + 1 for k in range(z.shape[-2])}
+    return events, event_id
+
+
+def model_to_annotations(model, z=None, sfreq=None, orig_time=None,
+                         first_samp=0, threshold=0., trial_starts=None):
+    """:class:`mne.Annotations` of the atom occurrences of a fitted estimator.
+
+    Parameters
+    ----------
+    model : BatchCDL | OnlineCDL | GreedyCDL
+        Fitted estimator.
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+        Activations to export; default ``model.z_hat_``.
+    sfreq : float | None
+        Sampling frequency; default ``model.info_['sfreq']``.
+    orig_time, first_samp, threshold, trial_starts
+        As in :func:`activations_to_annotations` (``raw.info['meas_date']``,
+        ``raw.first_samp``); trials are consecutive by default.
+
+    Returns
+    -------
+    annotations : mne.Annotations
+        Description ``'atom_<k>'``, onset at the atom's start, amplitude in
+        ``extras``.
+    """
+    z_model, model_sfreq = _model_z(model)
+    z = z_model if z is None else np.asarray(z)
+    sfreq = model_sfreq if sfreq is None else sfreq
+    if sfreq is None:
+        raise ValueError("sfreq is needed: the model has no info_ (it was "
+                         "fitted on an array); pass sfreq=.")
+    n_times = z.shape[-1] + int(model.n_times_atom) - 1
+    return activations_to_annotations(z, sfreq, orig_time=orig_time,
+                                      first_samp=first_samp, threshold=threshold,
+                                      n_times=n_times, trial_starts=trial_starts)
+
+
+def write_activations(prefix, annotations, events, overwrite=False):
+    """Write atom occurrences as MNE annotations and events files.
+
+    Parameters
+    ----------
+    prefix : path-like
+        Common start of the file names, e.g. ``out/activations``.
+    annotations : mne.Annotations
+        From :func:`model_to_annotations`.
+    events : ndarray of shape (n_events, 3)
+        From :func:`model_to_events`.
     overwrite : bool
-        Replace an existing file. If False, an existing file raises
-        FileExistsError.
+        Replace existing files.
 
     Returns
     -------
-    fname : Path
-        The file written.
+    fnames : dict of str to Path
+        ``'annot_fif'`` (``<prefix>-annot.fif``, read back with
+        :func:`mne.read_annotations`, amplitudes kept), ``'annot_txt'``
+        (``<prefix>-annot.txt``, one ``onset, duration, description, ...``
+        line per occurrence, also readable by :func:`mne.read_annotations`)
+        and ``'events'`` (``<prefix>-eve.fif``, for :func:`mne.read_events`;
+        event code ``k + 1`` is atom ``k``).
     """
     import mne
 
-    from . import __version__
-
-    fname = _check_fname(fname, must_exist=False)
-    if fname.exists() and not overwrite:
-        raise FileExistsError(f"{fname} exists; pass overwrite=True to replace it.")
-    if not fname.parent.is_dir():
-        raise FileNotFoundError(f"Folder {fname.parent} does not exist.")
-    if not isinstance(arrays, dict):
-        raise TypeError(f"arrays must be a dict of str to ndarray, got "
-                        f"{type(arrays).__name__}.")
-    data = {}
-    for name, value in arrays.items():
-        if not isinstance(name, str) or not name or name.startswith("__") \
-                or "/" in name:
-            raise ValueError(f"arrays keys must be non-empty names without '/' "
-                             f"that do not start with '__', got {name!r}.")
-        value = np.asanyarray(value)
-        if type(value) is not np.ndarray or value.dtype.kind not in _ARRAY_KINDS:
-            raise TypeError(f"arrays['{name}'] must be a numeric or boolean "
-                            f"ndarray, got {type(value).__name__} of dtype "
-                            f"{getattr(value, 'dtype', None)}.")
-        data[name] = value
-    if info is not None and not isinstance(info, mne.Info):
-        raise TypeError(f"info must be an mne.Info or None, got "
-                        f"{type(info).__name__}.")
-    header = dict(
-        format=_FORMAT, format_version=FORMAT_VERSION, software="cdl-meeg",
-        software_version=__version__, params=_to_json(params),
-        info=None if info is None else _info_to_dict(info),
-        arrays={k: dict(dtype=v.dtype.str, shape=list(v.shape))
-                for k, v in data.items()})
-    data[_HEADER] = np.array(json.dumps(header))
-    tmp = fname.with_name(f".{fname.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fid:
-            np.savez(fid, **data)
-        os.replace(tmp, fname)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return fname
-
-
-def read_model(fname):
-    """Read a model written by :func:`save_model`.
-
-    Parameters
-    ----------
-    fname : path-like
-        A ``.npz`` model file.
-
-    Returns
-    -------
-    arrays : dict of str to ndarray
-        The arrays, bit for bit as saved.
-    params : dict
-        The parameters.
-    info : mne.Info | None
-        An Info rebuilt from the stored essentials, or None.
-
-    Raises
-    ------
-    ValueError
-        If the file is not a model file, is corrupted or truncated, or was
-        written with a newer format version than this software reads.
-    """
-    fname = _check_fname(fname, must_exist=True)
-    corrupted = (f"{fname} is corrupted or truncated and cannot be read as a "
-                 f"cdl model file")
-    try:
-        with np.load(fname, allow_pickle=False) as npz:
-            if _HEADER not in npz.files:
-                raise _ModelFileError(f"{fname} is not a cdl model file (no "
-                                 f"'{_HEADER}' header); write models with "
-                                 f"cdl.io.save_model.")
-            header = _parse_header(npz[_HEADER], fname)
-            names = set(npz.files) - {_HEADER}
-            if names != set(header["arrays"]):
-                raise _ModelFileError(f"{corrupted}: it holds arrays {sorted(names)} "
-                                 f"but its header lists "
-                                 f"{sorted(header['arrays'])}.")
-            arrays = {name: np.array(npz[name]) for name in sorted(names)}
-    except _ModelFileError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as err:
-        raise _ModelFileError(f"{corrupted} ({type(err).__name__}: {err}).") \
-            from None
-    for name, array in arrays.items():
-        spec = header["arrays"][name]
-        if array.dtype.str != spec["dtype"] or list(array.shape) != spec["shape"]:
-            raise _ModelFileError(f"{corrupted}: array '{name}' has dtype "
-                             f"{array.dtype.str} and shape {array.shape}, the "
-                             f"header says {spec['dtype']} and {spec['shape']}.")
-    info = None
-    if header["info"] is not None:
-        try:
-            info = _info_from_dict(header["info"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise _ModelFileError(f"{corrupted}: its Info cannot be rebuilt "
-                                  f"({type(err).__name__}: {err}).") from None
-    return arrays, header["params"], info
-
-
-def _parse_header(raw_header, fname):
-    try:
-        header = json.loads(str(raw_header[()]))
-        version = header["format_version"]
-        ok = header.get("format") == _FORMAT and isinstance(version, int)
-    except (ValueError, KeyError, TypeError, IndexError):
-        ok = False
-    if not ok:
-        raise _ModelFileError(f"{fname} is corrupted: its model header cannot be "
-                         f"parsed.")
-    if version > FORMAT_VERSION:
-        raise _ModelFileError(
-            f"{fname} was written with model format version {version} (by "
-            f"cdl-meeg {header.get('software_version')}); this cdl-meeg "
-            f"reads versions up to {FORMAT_VERSION}. Upgrade cdl-meeg to read it.")
-    for key in ("params", "info", "arrays"):
-        if key not in header:
-            raise _ModelFileError(f"{fname} is corrupted: its header has no "
-                             f"'{key}' entry.")
-    return header
+    prefix = Path(prefix)
+    fnames = dict(annot_fif=prefix.with_name(prefix.name + "-annot.fif"),
+                  annot_txt=prefix.with_name(prefix.name + "-annot.txt"),
+                  events=prefix.with_name(prefix.name + "-eve.fif"))
+    if not overwrite:
+        existing = [str(f) for f in fnames.values() if f.exists()]
+        if existing:
+            raise FileExistsError(f"{existing[0]} exists; pass overwrite=True "
+                                  f"to replace it.")
+    annotations.save(fnames["annot_fif"], overwrite=True, verbose=False)
+    annotations.save(fnames["annot_txt"], overwrite=True, verbose=False)
+    mne.write_events(fnames["events"], events, overwrite=True, verbose=False)
+    return fnames
