@@ -12,13 +12,17 @@ EEGBCI = Path(os.environ.get("CDL_DATA_EEGBCI", REPO.parent / "shared" / "data"
 
 def simulated_signal(n_channels=64, n_times=20000, n_atoms=8, n_times_atom=64,
                      random_state=0):
-    """Simulated rank-1 CSC signal of one trial, shape (1, n_channels, n_times)."""
+    """Simulated rank-1 CSC signal of one trial, shape (1, n_channels, n_times).
+
+    Scaled to unit std, so that a z-step ``tol`` means the same for every
+    library (alphacsc scales its tol by the std of the signal).
+    """
     from cdl.simulate import simulate_data
     X, _, _, _ = simulate_data(n_trials=1, n_channels=n_channels, n_times=n_times,
                                n_atoms=n_atoms, n_times_atom=n_times_atom,
                                density=0.005, noise_level=0.3,
                                random_state=random_state)
-    return X
+    return X / X.std()
 
 
 def eegbci_signal(run=3, l_freq=2., h_freq=45.):
