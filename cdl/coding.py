@@ -46,8 +46,10 @@ def sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
         Warm start (zeros if None).
     tol : float
         With ``stop='tol'``: coordinate descent stops when no coordinate
-        would change by more than ``tol``; fista and l-bfgs stop when the
-        largest change of z in an iteration is below ``tol``. With
+        would change by more than ``tol * std(X[n])`` (the scale of the
+        trial, as in alphacsc, so that ``tol`` does not depend on the units of
+        the data); fista and l-bfgs stop when the largest change of z in an
+        iteration is below that value. With
         ``stop='gap'``: stop when the duality gap is below ``tol`` times the
         objective value.
     max_iter : int
@@ -160,7 +162,10 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
         seg_len = n_times_valid
     reg_k = reg.astype(X_n.dtype)
     state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len, beta=None)
-    inner_tol = tol
+    # Changes of z are compared with tol times the scale of the signal (as in
+    # alphacsc), so that tol means the same for data in volts or in units.
+    scale = float(np.std(X_n))
+    inner_tol = tol * scale if scale > 0 else tol
     n_iter = n_updates = 0
     while True:
         it, up = run(X_n, D, reg_k, state, inner_tol, max_iter - n_iter, positive)
@@ -168,7 +173,7 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
         n_updates += up
         objective, gap = primal_and_gap(X_n, state["z"], D, reg_k, positive)
         if stop == "tol" or gap <= tol * max(objective, np.finfo(float).tiny) \
-                or n_iter >= max_iter or inner_tol < 1e-14:
+                or n_iter >= max_iter or inner_tol < 1e-14 * max(scale, 1e-300):
             break
         inner_tol /= 10.
     return state["z"], dict(n_iter=n_iter, n_updates=n_updates, objective=objective,

@@ -151,3 +151,13 @@ def test_bad_parameters():
         sparse_encode(X, np.ones((3, 2, 12)), 0.1)
     with pytest.raises(TypeError, match="max_iter"):
         sparse_encode(X, uv, 0.1, max_iter=1.5)
+
+
+def test_tol_does_not_depend_on_units():
+    """Signals in volts and in units give the same activations up to scale."""
+    X, uv = _problem(seed=9)
+    reg = 0.1 * objective.lambda_max(X, uv)
+    z_units = sparse_encode(X, uv, reg)
+    z_volts = sparse_encode(X * 1e-5, uv, reg * 1e-5)
+    np.testing.assert_allclose(z_volts * 1e5, z_units, rtol=1e-6, atol=1e-9)
+    assert np.count_nonzero(z_units) > 10
