@@ -28,8 +28,6 @@ SOLVERS = [("lgcd", 100000), ("gcd", 10 ** 7), ("fista", 200), ("l-bfgs", 100)]
 
 def bench_problem(name, X, uv, rows):
     reg = 0.1 * lambda_max(X, uv)
-    # alphacsc stops when every change is below tol * std(X): use the same.
-    tol = TOL * X.std()
     sparse_encode(X[:, :, :1000], uv, reg)  # compile outside the timings
     reference = compute_objective(
         X, sparse_encode(X, uv, reg, tol=1e-7, max_iter=100000), uv, reg)
@@ -37,7 +35,7 @@ def bench_problem(name, X, uv, rows):
     for solver, max_iter in SOLVERS:
         n_repeat = 3 if solver in ("lgcd", "gcd") else 1
         seconds, z = best_time(lambda: sparse_encode(
-            X, uv, reg, solver=solver, tol=tol, max_iter=max_iter), n_repeat)
+            X, uv, reg, solver=solver, tol=TOL, max_iter=max_iter), n_repeat)
         objective = compute_objective(X, z, uv, reg)
         ours[solver] = seconds
         rows.append([name, f"cdl {solver}", f"{seconds:.3f}",
