@@ -60,38 +60,28 @@ _FLAGS = {"nnan", "ninf", "nsz"}  # finite inputs: lets the loops vectorise
 
 
 @jit(fastmath=_FLAGS)
-def _fill_changes(beta_k, z_k, reg_k, inv_k, positive, t_start, t_stop,
-                  out):  # pragma: no cover
-    """``out[t - t_start] = |candidate change|`` of one atom on [t_start, t_stop)."""
-    b = beta_k[t_start:t_stop]
-    zz = z_k[t_start:t_stop]
+def _fill_changes(beta, z, reg, inv_norms, positive, out):  # pragma: no cover
+    """``out[i] = |candidate change|`` of flat, time-major coordinates.
+
+    ``reg`` and ``inv_norms`` are tiled to the length of ``beta``.
+    """
     if positive:
-        for i in range(t_stop - t_start):
-            out[i] = abs(max(b[i] - reg_k, 0.) * inv_k - zz[i])
+        for i in range(beta.shape[0]):
+            out[i] = abs(max(beta[i] - reg[i], 0.) * inv_norms[i] - z[i])
     else:
-        for i in range(t_stop - t_start):
-            x = max(b[i] - reg_k, 0.) + min(b[i] + reg_k, 0.)
-            out[i] = abs(x * inv_k - zz[i])
+        for i in range(beta.shape[0]):
+            b = beta[i]
+            x = max(b - reg[i], 0.) + min(b + reg[i], 0.)
+            out[i] = abs(x * inv_norms[i] - z[i])
 
 
 @jit(fastmath=_FLAGS)
-def _update_and_fill(beta_k, DtD_row, dz, offset, z_k, reg_k, inv_k, positive,
-                     t_start, t_stop, out):  # pragma: no cover
-    """Subtract ``dz`` times a DtD row from beta and fill the candidate changes."""
-    b = beta_k[t_start:t_stop]
-    row = DtD_row[t_start + offset:t_stop + offset]
-    zz = z_k[t_start:t_stop]
-    if positive:
-        for i in range(t_stop - t_start):
-            x = b[i] - dz * row[i]
-            b[i] = x
-            out[i] = abs(max(x - reg_k, 0.) * inv_k - zz[i])
-    else:
-        for i in range(t_stop - t_start):
-            x = b[i] - dz * row[i]
-            b[i] = x
-            y = max(x - reg_k, 0.) + min(x + reg_k, 0.)
-            out[i] = abs(y * inv_k - zz[i])
+def _update_and_fill(beta, DtD_block, dz, z, reg, inv_norms, positive,
+                     out):  # pragma: no cover
+    """Subtract ``dz * DtD_block`` from beta, then fill the candidate changes."""
+    for i in range(beta.shape[0]):
+        beta[i] -= dz * DtD_block[i]
+    _fill_changes(beta, z, reg, inv_norms, positive, out)
 
 
 @jit
@@ -106,55 +96,46 @@ def _max_bits(bits, n):  # pragma: no cover
     return m
 
 
-@jit
-def _fold_best(bits, n, k, t_start, best_bits, best_k, best_t):  # pragma: no cover
-    """Fold one filled row of atom ``k`` into the running best."""
-    m = _max_bits(bits, n)
-    if m > best_bits:
-        for i in range(n):
-            if bits[i] == m:
-                return m, k, t_start + i
-    return best_bits, best_k, best_t
+_CHUNK = 64
 
 
 @jit
-def _zero_frozen(frozen_k, t_start, t_stop, buf):  # pragma: no cover
-    for t in range(t_start, t_stop):
-        if frozen_k[t]:
-            buf[t - t_start] = 0.
+def _fold_best(bits, n, start, best_bits, best_i):  # pragma: no cover
+    """Fold ``n`` filled candidates (flat index ``start + i``) into a best.
+
+    The maximum is taken per chunk of 64 (vectorised), so that the scalar
+    search for its position only runs through one chunk.
+    """
+    m = best_bits
+    chunk = -1
+    for c in range((n + _CHUNK - 1) // _CHUNK):
+        c_start = c * _CHUNK
+        mc = _max_bits(bits[c_start:], min(_CHUNK, n - c_start))
+        if mc > m:
+            m = mc
+            chunk = c
+    if chunk < 0:
+        return best_bits, best_i
+    for i in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
+        if bits[i] == m:
+            return m, start + i
+    return best_bits, best_i
 
 
 @jit
-def _scan(beta, z, reg, inv_norms, positive, frozen, t_start, t_stop, buf, bits,
-          best_bits, best_k, best_t):  # pragma: no cover
-    """Best candidate over ``t`` in [t_start, t_stop), starting from a given best."""
-    n = t_stop - t_start
+def _scan(beta, z, reg, inv_norms, positive, frozen, start, stop, buf, bits,
+          best_bits, best_i):  # pragma: no cover
+    """Best candidate among flat coordinates [start, stop), from a given best."""
+    n = stop - start
     if n <= 0:
-        return best_bits, best_k, best_t
-    for k in range(beta.shape[0]):
-        _fill_changes(beta[k], z[k], reg[k], inv_norms[k], positive, t_start,
-                      t_stop, buf)
-        if frozen.shape[0] > 0:
-            _zero_frozen(frozen[k], t_start, t_stop, buf)
-        best_bits, best_k, best_t = _fold_best(bits, n, k, t_start, best_bits,
-                                               best_k, best_t)
-    return best_bits, best_k, best_t
-
-
-@jit
-def _update_window(beta, z, DtD, reg, inv_norms, positive, frozen, k0, dz, offset,
-                   t_start, t_stop, buf, bits, best_bits, best_k,
-                   best_t):  # pragma: no cover
-    """Apply an update to beta on [t_start, t_stop) and fold in its candidates."""
-    n = t_stop - t_start
-    for k in range(beta.shape[0]):
-        _update_and_fill(beta[k], DtD[k, k0], dz, offset, z[k], reg[k],
-                         inv_norms[k], positive, t_start, t_stop, buf)
-        if frozen.shape[0] > 0:
-            _zero_frozen(frozen[k], t_start, t_stop, buf)
-        best_bits, best_k, best_t = _fold_best(bits, n, k, t_start, best_bits,
-                                               best_k, best_t)
-    return best_bits, best_k, best_t
+        return best_bits, best_i
+    _fill_changes(beta[start:stop], z[start:stop], reg[:n], inv_norms[:n],
+                  positive, buf)
+    if frozen.shape[0] > 0:
+        for i in range(n):
+            if frozen[start + i]:
+                buf[i] = 0.
+    return _fold_best(bits, n, start, best_bits, best_i)
 
 
 @jit
@@ -195,21 +176,40 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
     n_atoms, n_times_valid = z.shape
     n_times_atom = (DtD.shape[2] + 1) // 2
     n_seg = (n_times_valid + seg_len - 1) // seg_len
+    # Work time-major: the atoms of a time window are one contiguous block,
+    # so each update and each scan is a single vectorised loop.
+    beta_t = np.ascontiguousarray(beta.T).ravel()
+    z_t = np.ascontiguousarray(z.T).ravel()
+    frozen_t = np.ascontiguousarray(frozen.T).ravel()
+    # DtD_t[k0, d, l] = DtD[l, k0, d]: the update of every atom at lag d.
+    DtD_t = np.empty((n_atoms, 2 * n_times_atom - 1, n_atoms), dtype=beta.dtype)
+    for k0 in range(n_atoms):
+        for l in range(n_atoms):
+            for d in range(2 * n_times_atom - 1):
+                DtD_t[k0, d, l] = DtD[l, k0, d]
+    DtD_t = DtD_t.reshape(n_atoms, -1)
     inv_norms = np.zeros(n_atoms, dtype=beta.dtype)
     for k in range(n_atoms):
         norm_k = DtD[k, k, n_times_atom - 1]
         if norm_k > 0:
             inv_norms[k] = 1. / norm_k
-    buf = np.zeros(n_atoms * max(seg_len, 2 * n_times_atom), dtype=np.float64)
+    block = max(seg_len, 2 * n_times_atom)
+    reg_tile = np.empty(block * n_atoms, dtype=beta.dtype)
+    inv_tile = np.empty(block * n_atoms, dtype=beta.dtype)
+    for i in range(block):
+        reg_tile[i * n_atoms:(i + 1) * n_atoms] = reg
+        inv_tile[i * n_atoms:(i + 1) * n_atoms] = inv_norms
+    buf = np.zeros(block * n_atoms, dtype=np.float64)
     bits = buf.view(np.int64)
-    # Per segment: best candidate change (as int64 bits of a double) and where.
+    K = n_atoms
+    # Per segment: best candidate change (int64 bits of a double) and where.
     best_bits = np.zeros(n_seg, dtype=np.int64)
-    best_k = np.zeros(n_seg, dtype=np.int64)
-    best_t = np.zeros(n_seg, dtype=np.int64)
+    best_i = np.zeros(n_seg, dtype=np.int64)
     for s in range(n_seg):
-        best_bits[s], best_k[s], best_t[s] = _scan(
-            beta, z, reg, inv_norms, positive, frozen, s * seg_len,
-            min((s + 1) * seg_len, n_times_valid), buf, bits, 0, 0, s * seg_len)
+        a = s * seg_len * K
+        b = min((s + 1) * seg_len, n_times_valid) * K
+        best_bits[s], best_i[s] = _scan(beta_t, z_t, reg_tile, inv_tile, positive,
+                                        frozen_t, a, b, buf, bits, 0, a)
     tol_bits = np.array([max(tol, 0.)], dtype=np.float64).view(np.int64)[0]
 
     n_updates = 0
@@ -219,15 +219,15 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
         for s in range(n_seg):
             if best_bits[s] <= tol_bits:
                 continue
-            k0 = best_k[s]
-            t0 = best_t[s]
-            dz = candidate(beta[k0, t0], z[k0, t0], reg[k0], inv_norms[k0],
-                           positive)
-            z[k0, t0] += dz
+            i0 = best_i[s]
+            t0 = i0 // K
+            k0 = i0 - t0 * K
+            dz = candidate(beta_t[i0], z_t[i0], reg[k0], inv_norms[k0], positive)
+            z_t[i0] += dz
             n_updates += 1
             # beta of the updated coordinate excludes its own contribution:
             # add it here so that the window update below leaves it unchanged.
-            beta[k0, t0] += dz * DtD[k0, k0, n_times_atom - 1]
+            beta_t[i0] += dz * DtD[k0, k0, n_times_atom - 1]
             w_start = max(t0 - n_times_atom + 1, 0)
             w_stop = min(t0 + n_times_atom, n_times_valid)
             offset = n_times_atom - 1 - t0
@@ -238,20 +238,29 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
                 o_stop = min(b, w_stop)
                 # Start from the best of the part of the segment the window
                 # leaves untouched: the old best if it lies there, else a scan.
-                if best_t[s2] >= o_start and best_t[s2] < o_stop:
-                    bb, bk, bt = _scan(beta, z, reg, inv_norms, positive, frozen,
-                                       a, o_start, buf, bits, 0, 0, a)
-                    bb, bk, bt = _scan(beta, z, reg, inv_norms, positive, frozen,
-                                       o_stop, b, buf, bits, bb, bk, bt)
+                t_best = best_i[s2] // K
+                if t_best >= o_start and t_best < o_stop:
+                    bb, bi = _scan(beta_t, z_t, reg_tile, inv_tile, positive,
+                                   frozen_t, a * K, o_start * K, buf, bits, 0, a * K)
+                    bb, bi = _scan(beta_t, z_t, reg_tile, inv_tile, positive,
+                                   frozen_t, o_stop * K, b * K, buf, bits, bb, bi)
                 else:
-                    bb, bk, bt = best_bits[s2], best_k[s2], best_t[s2]
-                bb, bk, bt = _update_window(beta, z, DtD, reg, inv_norms, positive,
-                                            frozen, k0, dz, offset, o_start,
-                                            o_stop, buf, bits, bb, bk, bt)
-                best_bits[s2] = bb
-                best_k[s2] = bk
-                best_t[s2] = bt
+                    bb, bi = best_bits[s2], best_i[s2]
+                lo, hi = o_start * K, o_stop * K
+                n = hi - lo
+                _update_and_fill(beta_t[lo:hi],
+                                 DtD_t[k0, (o_start + offset) * K:
+                                       (o_stop + offset) * K],
+                                 dz, z_t[lo:hi], reg_tile[:n], inv_tile[:n],
+                                 positive, buf)
+                if frozen_t.shape[0] > 0:
+                    for i in range(n):
+                        if frozen_t[lo + i]:
+                            buf[i] = 0.
+                best_bits[s2], best_i[s2] = _fold_best(bits, n, lo, bb, bi)
         if _max_bits(best_bits, n_seg) <= tol_bits:
             break
+    beta[:] = beta_t.reshape(n_times_valid, n_atoms).T
+    z[:] = z_t.reshape(n_times_valid, n_atoms).T
     max_change = np.array([_max_bits(best_bits, n_seg)]).view(np.float64)[0]
     return n_sweeps, n_updates, max_change
