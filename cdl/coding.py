@@ -13,12 +13,17 @@ from scipy import optimize
 
 from ._kernels import lgcd as lgcd_kernels
 from ._logging import logger, verbose
-from ._validation import (check_X, check_dictionary, check_int, check_option,
-                          check_reg, check_scalar)
-from .objective import (compute_DtD, correlate, get_n_times_atom, reconstruct)
+from ._validation import (_as_float_array, check_bool, check_dictionary,
+                          check_finite, check_int, check_n_jobs, check_option,
+                          check_reg, check_scalar, check_X)
+from .objective import (_reconstruct as reconstruct, compute_DtD, correlate,
+                        get_n_times_atom)
 
 SOLVERS = ("lgcd", "gcd", "fista", "l-bfgs")
 STOPS = ("tol", "gap")
+# Coordinate descent runs in compiled calls of a few sweeps each, sized so that
+# one call lasts about this long: Ctrl-C is seen between calls.
+CALL_SECONDS = 0.05
 
 
 @verbose
@@ -87,25 +92,51 @@ def sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
     check_option("stop", stop, STOPS)
     tol = check_scalar("tol", tol, min_value=0.)
     max_iter = check_int("max_iter", max_iter, min_value=1)
-    n_jobs = check_int("n_jobs", n_jobs) if n_jobs is not None else 1
-    solver_kwargs = {} if solver_kwargs is None else dict(solver_kwargs)
-    unknown = set(solver_kwargs) - {"seg_len", "freeze_support"}
-    if unknown:
-        raise ValueError(f"Unknown solver_kwargs {sorted(unknown)}; allowed are "
-                         f"'seg_len' and 'freeze_support'.")
+    n_jobs = check_n_jobs(n_jobs)
+    positive = check_bool("positive", positive)
+    return_info = check_bool("return_info", return_info)
+    solver_kwargs = check_solver_kwargs(solver_kwargs, n_times_atom)
     shape_z = (X.shape[0], D.shape[0], X.shape[2] - n_times_atom + 1)
     if z0 is not None:
-        z0 = np.array(z0, dtype=X.dtype)
-        if z0.shape != shape_z:
-            raise ValueError(f"z0 must have shape {shape_z}, got {z0.shape}.")
-        if not np.all(np.isfinite(z0)):
-            raise ValueError("z0 contains NaN or infinite values.")
-        if positive and np.any(z0 < 0):
-            raise ValueError("z0 must be non-negative when positive=True.")
+        z0 = check_z0(z0, shape_z, X.dtype, positive)
     z, info = _sparse_encode(X, D, reg, solver=solver, z0=z0, tol=tol,
                              max_iter=max_iter, positive=positive, stop=stop,
                              n_jobs=n_jobs, **solver_kwargs)
     return (z, info) if return_info else z
+
+
+def check_solver_kwargs(solver_kwargs, n_times_atom):
+    """Validate the options of the z-solver: ``seg_len``, ``freeze_support``."""
+    if solver_kwargs is None:
+        return {}
+    if not isinstance(solver_kwargs, dict):
+        raise TypeError(f"solver_kwargs must be a dict or None, got "
+                        f"{type(solver_kwargs).__name__}.")
+    solver_kwargs = dict(solver_kwargs)
+    unknown = set(solver_kwargs) - {"seg_len", "freeze_support"}
+    if unknown:
+        raise ValueError(f"Unknown solver_kwargs {sorted(unknown)}; allowed are "
+                         f"'seg_len' and 'freeze_support'.")
+    if solver_kwargs.get("seg_len") is not None:
+        solver_kwargs["seg_len"] = check_int("seg_len", solver_kwargs["seg_len"],
+                                             min_value=1)
+    if "freeze_support" in solver_kwargs:
+        solver_kwargs["freeze_support"] = check_bool(
+            "freeze_support", solver_kwargs["freeze_support"])
+    return solver_kwargs
+
+
+def check_z0(z0, shape_z, dtype, positive):
+    """Validate a warm start of shape ``shape_z`` (a 2-D array is one trial)."""
+    z0 = np.array(_as_float_array("z0", z0, dtype))
+    if z0.ndim == 2 and shape_z[0] == 1:
+        z0 = z0[None]
+    if z0.shape != shape_z:
+        raise ValueError(f"z0 must have shape {shape_z}, got {z0.shape}.")
+    check_finite("z0", z0)
+    if positive and np.any(z0 < 0):
+        raise ValueError("z0 must be non-negative when positive=True.")
+    return z0
 
 
 def check_n_times_atom(n_times_atom, n_times):
@@ -181,14 +212,34 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
 
 
 def _coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
+    """LGCD in compiled calls of a few sweeps each (interruptible by Ctrl-C).
+
+    The kernel rescans the segments at the start of each call, which gives the
+    same updates as one long call (up to exact ties between candidates).
+    """
     z = state["z"]
     if state["beta"] is None:
         residual = X_n - reconstruct(z[None], D, X_n.shape[0])[0]
         norms = np.diagonal(state["DtD"][:, :, state["DtD"].shape[2] // 2])
         state["beta"] = correlate(residual, D) + z * norms[:, None]
-    n_sweeps, n_updates, _ = lgcd_kernels.lgcd(
-        state["beta"], z, state["DtD"], reg, tol, max_iter, state["seg_len"],
-        positive, state["frozen"])
+    n_sweeps = n_updates = 0
+    per_call = state.get("sweeps_per_call", 1)
+    while n_sweeps < max_iter:
+        t_start = time.perf_counter()
+        n_s, n_u, max_change = lgcd_kernels.lgcd(
+            state["beta"], z, state["DtD"], reg, tol,
+            min(per_call, max_iter - n_sweeps), state["seg_len"], positive,
+            state["frozen"])
+        n_sweeps += n_s
+        n_updates += n_u
+        if max_change <= tol:
+            break
+        elapsed = time.perf_counter() - t_start
+        if elapsed < CALL_SECONDS / 2:
+            per_call *= 2
+        elif elapsed > CALL_SECONDS and per_call > 1:
+            per_call //= 2
+    state["sweeps_per_call"] = per_call
     return n_sweeps, n_updates
 
 
@@ -208,12 +259,14 @@ def _lipschitz(X_n, D, z_shape, n_power_iter=50):
     """Largest eigenvalue of the convolution operator, by power iteration."""
     rng = np.random.RandomState(0)
     b = rng.rand(*z_shape).astype(X_n.dtype)
-    lip = 1.
+    lip = 0.
     zeros = np.zeros_like(X_n)
     for _ in range(n_power_iter):
         b /= np.linalg.norm(b)
         Ab = _smooth_grad(zeros, D, b)[0]
-        lip = np.linalg.norm(Ab)
+        lip = float(np.linalg.norm(Ab))
+        if lip == 0:  # zero dictionary: the smooth part is constant
+            return 1.
         b = Ab
     return lip * 1.01
 

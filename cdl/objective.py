@@ -1,12 +1,20 @@
 """Objective, gradients, lambda_max and sufficient statistics.
 
 Thin wrappers over the compiled kernels that accept a dictionary given either as
-``uv`` (rank-1, 2-D) or as ``D`` (full rank, 3-D). Inputs are assumed checked
-(see :mod:`cdl._validation`); shapes follow DESIGN.md.
+``uv`` (rank-1, 2-D) or as ``D`` (full rank, 3-D); shapes follow DESIGN.md. The
+public functions :func:`lambda_max`, :func:`compute_objective` and
+:func:`reconstruct` check their inputs; the others (and the private ``_``
+versions used inside the package) assume checked inputs
+(see :mod:`cdl._validation`).
 """
 import numpy as np
 
 from ._kernels import conv, stats
+from ._validation import check_dictionary, check_finite, check_reg, check_X
+
+# Long trials are correlated block by block: bounded temporaries, and control
+# returns to Python (where Ctrl-C is seen) between blocks.
+CORRELATE_BLOCK = 2 ** 16
 
 
 def is_rank1(D):
@@ -44,6 +52,20 @@ def correlate(X_trial, D):
     -------
     DtX : ndarray of shape (n_atoms, n_times_valid)
     """
+    n_channels, n_times = X_trial.shape
+    n_times_atom = get_n_times_atom(D, n_channels)
+    n_times_valid = n_times - n_times_atom + 1
+    if n_times_valid <= CORRELATE_BLOCK:
+        return _correlate(X_trial, D)
+    out = np.empty((D.shape[0], n_times_valid), dtype=X_trial.dtype)
+    for start in range(0, n_times_valid, CORRELATE_BLOCK):
+        stop = min(start + CORRELATE_BLOCK, n_times_valid)
+        out[:, start:stop] = _correlate(
+            np.ascontiguousarray(X_trial[:, start:stop + n_times_atom - 1]), D)
+    return out
+
+
+def _correlate(X_trial, D):
     if is_rank1(D):
         u, v = split_uv(D, X_trial.shape[0])
         return conv.correlate_rows(np.ascontiguousarray(u @ X_trial),
@@ -51,15 +73,54 @@ def correlate(X_trial, D):
     return conv.correlate_full_rank(X_trial, D)
 
 
+def _check_z(z, n_trials, n_atoms, n_times_valid, dtype):
+    """Validate activations against the shapes of X and D (2-D: one trial)."""
+    from ._validation import _as_float_array
+    z = _as_float_array("z", z, dtype)
+    if z.ndim == 2:
+        z = z[None]
+    expected = (n_trials, n_atoms, n_times_valid)
+    if z.shape != expected:
+        raise ValueError(f"z must have shape (n_trials, n_atoms, n_times_valid) "
+                         f"= {expected} for these X and D, got {z.shape}.")
+    check_finite("z", z)
+    return z
+
+
 def reconstruct(z, D, n_channels):
-    """Signal model ``X_hat`` of shape (n_trials, n_channels, n_times).
+    """Signal model ``X_hat = sum_k z_k * D_k`` (full convolution).
 
     Parameters
     ----------
     z : ndarray of shape (n_trials, n_atoms, n_times_valid)
-    D : ndarray, ``uv`` or full-rank dictionary
+        Activations (a 2-D array is one trial).
+    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
+        Dictionary, rank-1 ``uv`` or full rank.
     n_channels : int
+        Number of channels (needed to split ``uv``).
+
+    Returns
+    -------
+    X_hat : ndarray of shape (n_trials, n_channels, n_times_valid + n_times_atom - 1)
     """
+    from ._validation import _as_float_array, check_int
+    n_channels = check_int("n_channels", n_channels, min_value=1)
+    z = _as_float_array("z", z, None)
+    D, _ = check_dictionary(D, n_channels=n_channels, dtype=z.dtype)
+    if z.ndim == 2:
+        z = z[None]
+    if z.ndim != 3 or z.shape[1] != D.shape[0]:
+        raise ValueError(f"z must have shape (n_trials, n_atoms, n_times_valid) "
+                         f"with n_atoms={D.shape[0]}, got {z.shape}.")
+    check_finite("z", z)
+    return _reconstruct(z, D, n_channels)
+
+
+def _reconstruct(z, D, n_channels):
+    """:func:`reconstruct` on checked inputs."""
+    if z.shape[0] == 0:
+        n_times = z.shape[2] + get_n_times_atom(D, n_channels) - 1
+        return np.zeros((0, n_channels, n_times), dtype=z.dtype)
     if is_rank1(D):
         u, v = split_uv(D, n_channels)
         v = np.ascontiguousarray(v)
@@ -111,7 +172,9 @@ def lambda_max(X, D, per_atom=False):
     Parameters
     ----------
     X : ndarray of shape (n_trials, n_channels, n_times)
-    D : ndarray, ``uv`` or full-rank dictionary
+        Signals (a 2-D array is one trial).
+    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
+        Dictionary, rank-1 ``uv`` or full rank.
     per_atom : bool
         Return one value per atom instead of the maximum over atoms.
 
@@ -120,17 +183,58 @@ def lambda_max(X, D, per_atom=False):
     lmbd_max : float or ndarray of shape (n_atoms,)
         ``max_{n, t} |(D_k corr X[n])(t)|`` (over atoms too unless ``per_atom``).
     """
+    from ._validation import check_bool
+    X = check_X(X)
+    D, n_times_atom = check_dictionary(D, n_channels=X.shape[1], dtype=X.dtype)
+    if n_times_atom > X.shape[2]:
+        raise ValueError(f"n_times_atom ({n_times_atom}) must not exceed the "
+                         f"number of time samples of X ({X.shape[2]}).")
+    return _lambda_max(X, D, per_atom=check_bool("per_atom", per_atom))
+
+
+def _lambda_max(X, D, per_atom=False):
+    """:func:`lambda_max` on checked inputs (float64 result)."""
     per_atom_max = np.max([np.abs(correlate(X_n, D)).max(axis=1) for X_n in X],
-                          axis=0)
+                          axis=0).astype(np.float64)
     return per_atom_max if per_atom else float(per_atom_max.max())
 
 
 def compute_objective(X, z, D, reg):
-    """``0.5 ||X - X_hat||_F^2 + sum_k reg_k ||z_k||_1``, summed over trials."""
-    residual = X - reconstruct(z, D, X.shape[1])
+    """``0.5 ||X - X_hat||_F^2 + sum_k reg_k ||z_k||_1``, summed over trials.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+        Signals (a 2-D array is one trial).
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        Activations, ``n_times_valid = n_times - n_times_atom + 1``.
+    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
+        Dictionary, rank-1 ``uv`` or full rank.
+    reg : float | ndarray of shape (n_atoms,)
+        Regularisation, >= 0.
+
+    Returns
+    -------
+    objective : float
+        Accumulated in float64 whatever the dtype of the inputs.
+    """
+    X = check_X(X)
+    D, n_times_atom = check_dictionary(D, n_channels=X.shape[1], dtype=X.dtype)
+    n_times_valid = X.shape[2] - n_times_atom + 1
+    if n_times_valid < 1:
+        raise ValueError(f"n_times_atom ({n_times_atom}) must not exceed the "
+                         f"number of time samples of X ({X.shape[2]}).")
+    z = _check_z(z, X.shape[0], D.shape[0], n_times_valid, X.dtype)
+    return _objective(X, z, D, check_reg(reg, D.shape[0]))
+
+
+def _objective(X, z, D, reg):
+    """:func:`compute_objective` on checked inputs."""
+    residual = X - _reconstruct(z, D, X.shape[1])
     reg = np.broadcast_to(np.asarray(reg, dtype=float), (z.shape[1],))
-    return float(0.5 * np.sum(residual * residual)
-                 + np.sum(reg * np.abs(z).sum(axis=(0, 2))))
+    l1 = np.abs(z).sum(axis=(0, 2), dtype=np.float64)
+    return float(0.5 * np.sum(residual * residual, dtype=np.float64)
+                 + np.sum(reg * l1))
 
 
 def gradient_z(X, z, D):
@@ -140,7 +244,7 @@ def gradient_z(X, z, D):
     -------
     grad : ndarray of shape (n_trials, n_atoms, n_times_valid)
     """
-    residual = X - reconstruct(z, D, X.shape[1])
+    residual = X - _reconstruct(z, D, X.shape[1])
     return -np.stack([correlate(R_n, D) for R_n in residual])
 
 
