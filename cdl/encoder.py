@@ -8,8 +8,9 @@ encoder with the same methods.
 import numpy as np
 
 from .coding import _sparse_encode
-from .objective import (compute_DtD, compute_objective, compute_ztX, compute_ztz,
-                        lambda_max, reconstruct)
+from .objective import (_lambda_max as lambda_max, _objective as compute_objective,
+                        _reconstruct as reconstruct, compute_DtD, compute_ztX,
+                        compute_ztz)
 
 
 class LocalEncoder:
@@ -60,6 +61,21 @@ class LocalEncoder:
     def set_reg(self, reg):
         """Set the regularisation, an array of shape (n_atoms,)."""
         self.reg = np.asarray(reg, dtype=float)
+
+    def set_z(self, z):
+        """Replace the activations (used to resume from a checkpoint).
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        """
+        z = np.asarray(z, dtype=self.X.dtype)
+        expected = (self.X.shape[0], z.shape[1] if z.ndim == 3 else -1,
+                    self.X.shape[2] - self.n_times_atom + 1)
+        if z.shape != expected:
+            raise ValueError(f"z must have shape (n_trials, n_atoms, "
+                             f"n_times_valid) = {expected}, got {z.shape}.")
+        self.z = np.ascontiguousarray(z)
 
     def add_atom(self):
         """Append a row of zero activations for a new atom (greedy learning)."""

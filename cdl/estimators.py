@@ -10,8 +10,10 @@ import numpy as np
 from scipy.signal import windows
 
 from ._logging import logger, verbose
-from ._validation import (check_X, check_int, check_option, check_random_state,
-                          check_scalar)
+from ._validation import (check_bool, check_dtype, check_int, check_n_jobs,
+                          check_option, check_random_state, check_scalar,
+                          check_X)
+from .checkpoint import check_checkpoint_path, check_resumable
 from .coding import SOLVERS, _sparse_encode, check_n_times_atom
 from .dictionary import update_D, update_uv
 from .init_dict import init_dictionary
@@ -31,7 +33,8 @@ class _BaseCDL:
                  solver_d="auto", solver_d_kwargs=None, rank1=True, window=False,
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None,
-                 random_state=None, verbose=None):
+                 random_state=None, verbose=None, dtype=None, checkpoint=None,
+                 checkpoint_every=10):
         self.n_atoms = n_atoms
         self.n_times_atom = n_times_atom
         self.reg = reg
@@ -53,6 +56,9 @@ class _BaseCDL:
         self.callback = callback
         self.random_state = random_state
         self.verbose = verbose
+        self.dtype = dtype
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     # -- scikit-learn parameter protocol ------------------------------------
     @classmethod
@@ -86,6 +92,21 @@ class _BaseCDL:
         check_n_times_atom(self.n_times_atom, X.shape[2])
         check_scalar("reg", self.reg, min_value=0.)
         check_int("n_iter", self.n_iter, min_value=1)
+        check_n_jobs(self.n_jobs)
+        for name in ("rank1", "window", "positive", "unbiased_z_hat",
+                     "sort_atoms"):
+            check_bool(name, getattr(self, name))
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable or None, got "
+                            f"{type(self.callback).__name__}.")
+        for name in ("solver_z_kwargs", "solver_d_kwargs"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, dict):
+                raise TypeError(f"{name} must be a dict or None, got "
+                                f"{type(value).__name__}.")
+        if self.checkpoint is not None:
+            check_checkpoint_path(self.checkpoint)
+        check_int("checkpoint_every", self.checkpoint_every, min_value=1)
         check_option("solver_z", self.solver_z, SOLVERS)
         check_option("solver_d", self.solver_d, SOLVERS_D)
         check_option("uv_constraint", self.uv_constraint, UV_CONSTRAINTS)
@@ -126,18 +147,23 @@ class _BaseCDL:
 
     def _prepare(self, X):
         from .io import mne_to_X  # mne is imported only for MNE objects
+        dtype = check_dtype(self.dtype)
         if hasattr(X, "info") and hasattr(X, "get_data"):
             X, info = mne_to_X(X)
         else:
             info = None
-        return check_X(X), info
+        return check_X(X, dtype=dtype), info
 
     def _learning_schedule(self, rng):
         return {}
 
     @verbose
-    def fit(self, X, y=None, verbose=None):
+    def fit(self, X, y=None, resume=None, verbose=None):
         """Learn the dictionary and the activations of ``X``.
+
+        Ctrl-C (KeyboardInterrupt) stops learning within about a second: the
+        model learned so far is kept (fitted attributes are set), a warning
+        is given and worker processes are terminated.
 
         Parameters
         ----------
@@ -146,22 +172,41 @@ class _BaseCDL:
             converted with its data channels, and its Info is kept in ``info_``.
         y : None
             Ignored.
+        resume : path-like | bool | None
+            Continue from a checkpoint written by a fit with the same
+            parameters on the same ``X`` (see ``checkpoint``): the result is
+            the one the interrupted run would have given. ``True`` resumes
+            from ``checkpoint`` if that file exists and starts afresh
+            otherwise.
         %(verbose)s
 
         Returns
         -------
         self : instance of the estimator
         """
+        from .checkpoint import read_checkpoint
         X, info = self._prepare(X)
         self._validate_params(X)
+        fname = self._resume_path(resume)
+        meta = self._run_meta(X) if (fname or self.checkpoint) else None
         rng = check_random_state(self.random_state)
         window = self._window()
         n_channels = X.shape[1]
         n_atoms_start = 1 if isinstance(self, GreedyCDL) else self.n_atoms
-        D_init = init_dictionary(
-            X, self.n_atoms, self.n_times_atom, D_init=self.D_init,
-            rank1=self.rank1, uv_constraint=self._uv_constraint(), window=window,
-            random_state=rng)[:n_atoms_start]
+        state = None
+        if fname is not None:
+            state, saved_meta = read_checkpoint(fname)
+            check_resumable(saved_meta, meta, fname)
+            if self.random_state is None:  # never set the global generator
+                rng = np.random.RandomState()
+            D_init = state["D"]
+            logger.info("Resuming from %s after %d iteration(s)", fname,
+                        state["n_iter"])
+        else:
+            D_init = init_dictionary(
+                X, self.n_atoms, self.n_times_atom, D_init=self.D_init,
+                rank1=self.rank1, uv_constraint=self._uv_constraint(),
+                window=window, random_state=rng)[:n_atoms_start]
         encoder = LocalEncoder(X, n_atoms_start, self.n_times_atom,
                                solver=self.solver_z,
                                solver_kwargs=self._solver_z_kwargs(),
@@ -173,11 +218,44 @@ class _BaseCDL:
                 encoder, D_init, self.reg, self._make_update_d(n_channels, window),
                 n_iter=self.n_iter, lmbd_max=self.lmbd_max, eps=self.eps,
                 window=window, callback=self.callback, random_state=rng,
+                checkpoint=self._checkpoint_writer(meta),
+                checkpoint_every=self.checkpoint_every, state=state,
                 **self._learning_schedule(rng))
             z_hat = encoder.get_z_hat()
         self._set_fitted(apply_window(result["D"], window, n_channels), z_hat,
                          result, info, X)
         return self
+
+    def _resume_path(self, resume):
+        from .checkpoint import check_checkpoint_path, check_resumable
+        if resume is None or resume is False:
+            return None
+        if resume is True:
+            if self.checkpoint is None:
+                raise ValueError("resume=True needs the checkpoint parameter.")
+            path = check_checkpoint_path(self.checkpoint)
+            return path if path.exists() else None
+        path = check_checkpoint_path(resume, name="resume")
+        if not path.exists():
+            raise FileNotFoundError(f"resume={str(resume)!r}: no such checkpoint.")
+        return path
+
+    def _run_meta(self, X):
+        from .checkpoint import fingerprint, jsonable_params
+        return dict(estimator=type(self).__name__,
+                    params=jsonable_params(self.get_params()), X=fingerprint(X))
+
+    def _checkpoint_writer(self, meta):
+        if self.checkpoint is None:
+            return None
+        from .checkpoint import write_checkpoint
+        fname = check_checkpoint_path(self.checkpoint)
+
+        def write(state):
+            write_checkpoint(fname, state, meta)
+            logger.info("Checkpoint written to %s (%d iterations)", fname,
+                        state["n_iter"])
+        return write
 
     def _set_fitted(self, D, z_hat, result, info, X):
         n_channels = X.shape[1]
@@ -192,7 +270,8 @@ class _BaseCDL:
         if self.rank1:
             self.uv_hat_ = D
         self.D_hat_ = to_full_rank(D, n_channels)
-        if self.unbiased_z_hat:
+        self.interrupted_ = bool(result["interrupted"])
+        if self.unbiased_z_hat and not self.interrupted_:
             z_hat = self._unbiased(X, D, z_hat)
         self.z_hat_ = z_hat
         self.pobj_ = result["pobj"]
@@ -276,22 +355,9 @@ class _BaseCDL:
         overwrite : bool
             Replace an existing file.
         """
-        from .io import save_model
+        from ._estimator_io import save_estimator
         self._check_fitted()
-        z = self.z_hat_
-        nonzero = np.nonzero(z)
-        arrays = dict(D_hat=self.D_hat_, reg=self.reg_, pobj=self.pobj_,
-                      times=self.times_, z_shape=np.array(z.shape),
-                      z_index=np.array(nonzero, dtype=np.int64),
-                      z_values=z[nonzero])
-        if self.rank1:
-            arrays["uv_hat"] = self.uv_hat_
-        params = {k: v for k, v in self.get_params().items()
-                  if k not in ("callback", "D_init")}
-        params["D_init"] = self.D_init if isinstance(self.D_init, str) else None
-        params["estimator"] = type(self).__name__
-        params["n_iter_done"] = int(self.n_iter_)
-        save_model(fname, arrays, params, info=self.info_, overwrite=overwrite)
+        save_estimator(self, fname, overwrite=overwrite)
 
 
 class BatchCDL(_BaseCDL):
@@ -342,6 +408,17 @@ class BatchCDL(_BaseCDL):
         Seed of the initialisation.
     verbose : bool | int | str | None
         Progress bar and log messages.
+    dtype : 'float64' | 'float32' | None
+        Computation dtype of the signal, activations and dictionary;
+        'float32' halves the memory. None keeps a float32 or float64 ``X``
+        (anything else becomes float64).
+    checkpoint : path-like | None
+        ``.npz`` file to which the learning state is written every
+        ``checkpoint_every`` iterations, on Ctrl-C and at the end; each write
+        is atomic (temporary file, then rename). Continue with
+        ``fit(X, resume=checkpoint)``.
+    checkpoint_every : int
+        Iterations between two checkpoints.
 
     Attributes
     ----------
@@ -360,6 +437,9 @@ class BatchCDL(_BaseCDL):
     n_iter_ : int
     info_ : mne.Info | None
         Info of the Raw or Epochs given to ``fit``.
+    interrupted_ : bool
+        Whether ``fit`` was stopped by Ctrl-C (the attributes then hold the
+        model learned so far; ``unbiased_z_hat`` is not applied).
     """
 
 
@@ -402,7 +482,8 @@ class OnlineCDL(_BaseCDL):
                  solver_d="auto", solver_d_kwargs=None, rank1=True, window=False,
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None,
-                 random_state=None, verbose=None, alpha=0.8, batch_size=1,
+                 random_state=None, verbose=None, dtype=None, checkpoint=None,
+                 checkpoint_every=10, alpha=0.8, batch_size=1,
                  batch_selection="random"):
         super().__init__(
             n_atoms, n_times_atom, reg=reg, n_iter=n_iter, n_jobs=n_jobs,
@@ -411,7 +492,9 @@ class OnlineCDL(_BaseCDL):
             solver_d_kwargs=solver_d_kwargs, rank1=rank1, window=window,
             uv_constraint=uv_constraint, lmbd_max=lmbd_max, eps=eps,
             D_init=D_init, positive=positive, sort_atoms=sort_atoms,
-            callback=callback, random_state=random_state, verbose=verbose)
+            callback=callback, random_state=random_state, verbose=verbose,
+            dtype=dtype, checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every)
         self.alpha = alpha
         self.batch_size = batch_size
         self.batch_selection = batch_selection
@@ -442,25 +525,5 @@ def read_model(fname):
     model : BatchCDL | OnlineCDL | GreedyCDL
         Fitted estimator with the saved parameters and attributes.
     """
-    from .io import read_model as read_model_file
-    arrays, params, info = read_model_file(fname)
-    params = dict(params)
-    name = params.pop("estimator", None)
-    n_iter_done = params.pop("n_iter_done", None)
-    if name not in ESTIMATORS or "D_hat" not in arrays:
-        raise ValueError(f"{fname} is a model file but not of a CDL estimator "
-                         f"(estimator={name!r}).")
-    model = ESTIMATORS[name](**params)
-    z = np.zeros(tuple(arrays["z_shape"]), dtype=arrays["z_values"].dtype)
-    z[tuple(arrays["z_index"])] = arrays["z_values"]
-    model.D_hat_ = arrays["D_hat"]
-    if model.rank1:
-        model.uv_hat_ = arrays["uv_hat"]
-    model.n_channels_ = model.D_hat_.shape[1]
-    model.z_hat_ = z
-    model.reg_ = arrays["reg"]
-    model.pobj_ = arrays["pobj"]
-    model.times_ = arrays["times"]
-    model.n_iter_ = n_iter_done
-    model.info_ = info
-    return model
+    from ._estimator_io import read_estimator
+    return read_estimator(fname, ESTIMATORS)

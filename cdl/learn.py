@@ -27,7 +27,8 @@ def apply_window(D, window, n_channels):
 def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled",
                      eps=1e-10, window=None, batch_size=None, alpha=None,
                      batch_selection="random", new_atom=None, n_atoms=None,
-                     callback=None, random_state=None):
+                     callback=None, random_state=None, checkpoint=None,
+                     checkpoint_every=None, state=None):
     """Alternate z-steps and d-steps until the objective stops decreasing.
 
     Parameters
@@ -66,7 +67,21 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     callback : callable | None
         ``callback(X, D_hat, z_hat, pobj)``; returning True stops learning.
     random_state : RandomState
-        Used by the online batch selection.
+        Used by the online batch selection (and by ``new_atom``); its state is
+        part of the checkpoints.
+    checkpoint : callable | None
+        ``checkpoint(state)``, called with the learning state (a dict, see
+        ``state``) every ``checkpoint_every`` iterations, when learning stops,
+        and on Ctrl-C if the state of the last completed iteration is still
+        known (it is, unless the interruption came during a d-step).
+    checkpoint_every : int | None
+        Iterations between two calls of ``checkpoint``.
+    state : dict | None
+        Learning state to resume from, as given to ``checkpoint``: ``D``,
+        ``z``, ``pobj``, ``times``, ``n_iter``, ``reg_scale``, ``stats``
+        (online: ``(ztz, ztX)`` or None), ``rng_state`` and ``stopped``. The
+        run then continues exactly as the run that wrote it would have; the
+        encoder must have a ``set_z`` method.
 
     Returns
     -------
@@ -75,13 +90,19 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         ``times``, ``n_iter``, ``interrupted``.
     """
     n_channels = encoder.n_channels
-    D = D_init.copy()
-    encoder.set_D(apply_window(D, window, n_channels))
     n_trials = encoder.X.shape[0]
     greedy = new_atom is not None
+    online = batch_size is not None
     add_at = (set(np.linspace(0, n_iter, n_atoms, endpoint=False).astype(int))
               if greedy else set())
-    reg_scale = encoder.lambda_max() if lmbd_max == "scaled" else 1.
+    if state is None:
+        D = D_init.copy()
+        encoder.set_D(apply_window(D, window, n_channels))
+        reg_scale = encoder.lambda_max() if lmbd_max == "scaled" else 1.
+        stats, n_done, stopped = None, 0, False
+    else:
+        D, reg_scale, stats, n_done, stopped = _restore(encoder, state, window,
+                                                        random_state)
 
     def current_reg():
         if lmbd_max == "fixed":
@@ -92,11 +113,23 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             * np.ones(D.shape[0])
 
     encoder.set_reg(current_reg())
-    pobj, times = [encoder.get_cost()], [0.]
-    stats, interrupted, n_done = None, False, 0
-    progress = _progress(n_iter)
+    if state is None:
+        pobj, times = [encoder.get_cost()], [0.]
+    else:
+        pobj, times = list(state["pobj"]), list(state["times"])
+
+    def snapshot(stopped):
+        # Everything the next iteration depends on (z is read when saving).
+        return dict(D=D.copy(), pobj=list(pobj), times=list(times), n_iter=n_done,
+                    reg_scale=float(reg_scale), stats=stats, stopped=stopped,
+                    rng_state=None if random_state is None
+                    else random_state.get_state())
+
+    boundary = snapshot(stopped)
+    interrupted, in_d_step = False, False
+    progress = _progress(n_iter, n_done)
     try:
-        for ii in range(n_iter):
+        for ii in range(n_done, n_iter if not stopped else n_done):
             if greedy and ii in add_at and ii > 0:
                 D = np.concatenate([D, new_atom(encoder.residual_window(
                     encoder.n_times_atom))[None]])
@@ -108,13 +141,13 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                                     random_state)
             t_start = time.perf_counter()
             info = encoder.compute_z(trials)
+            in_d_step = True  # from here the activations are ahead of boundary
             times.append(time.perf_counter() - t_start)
-            online = batch_size is not None
             pobj.append(encoder.get_cost() if online else info["objective"])
             if encoder.get_l1() == 0 and not greedy:
                 warn("All activations are zero: reg is too large for this "
                      "dictionary. Learning stopped.")
-                n_done = ii + 1
+                n_done, stopped = ii + 1, True
                 break
             ztz, ztX = encoder.get_sufficient_statistics(trials)
             if online and stats is not None:
@@ -134,18 +167,49 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             progress.update(1)
             progress.set_postfix(objective=f"{pobj[-1]:.4e}")
             logger.debug("iteration %d: objective %.6e", ii + 1, pobj[-1])
-            if callback is not None and callback(encoder.X, D, encoder.z, pobj):
-                break
-            if _converged(pobj, eps, greedy and (ii + 1) < max(add_at or {0})):
+            boundary, in_d_step = snapshot(False), False
+            stopped = bool(
+                (callback is not None and callback(encoder.X, D, encoder.z, pobj))
+                or _converged(pobj, eps, greedy and (ii + 1) < max(add_at or {0})))
+            boundary["stopped"] = stopped
+            if checkpoint is not None and checkpoint_every and not stopped \
+                    and n_done % checkpoint_every == 0 and n_done < n_iter:
+                checkpoint(dict(boundary, z=encoder.get_z_hat()))
+            if stopped:
                 break
     except KeyboardInterrupt:
         interrupted = True
+        saved = ""
+        if checkpoint is not None and not in_d_step:
+            n_kept = boundary["D"].shape[0]
+            checkpoint(dict(boundary, z=encoder.get_z_hat()[:, :n_kept]))
+            saved = " and checkpointed"
         warn(f"Learning interrupted after {n_done} iteration(s); the "
-             f"dictionary learned so far is kept.")
+             f"dictionary learned so far is kept{saved}.")
+    else:
+        if checkpoint is not None:
+            checkpoint(dict(snapshot(stopped), z=encoder.get_z_hat()))
     finally:
         progress.close()
     return dict(D=D, reg=encoder.reg.copy(), pobj=np.array(pobj),
                 times=np.cumsum(times), n_iter=n_done, interrupted=interrupted)
+
+
+def _restore(encoder, state, window, random_state):
+    """Put a saved learning state back into the encoder and the generator."""
+    if not hasattr(encoder, "set_z"):
+        raise TypeError(f"Resuming needs an encoder with a set_z method; "
+                        f"{type(encoder).__name__} has none.")
+    D = np.array(state["D"])
+    while encoder.n_atoms < D.shape[0]:  # greedy: atoms added before the save
+        encoder.add_atom()
+    encoder.set_z(state["z"])
+    encoder.set_D(apply_window(D, window, encoder.n_channels))
+    if random_state is not None and state.get("rng_state") is not None:
+        random_state.set_state(state["rng_state"])
+    stats = state.get("stats")
+    return (D, float(state["reg_scale"]), None if stats is None else tuple(stats),
+            int(state["n_iter"]), bool(state["stopped"]))
 
 
 def _converged(pobj, eps, atoms_pending):
@@ -164,7 +228,7 @@ def _select_trials(ii, n_trials, batch_size, batch_selection, random_state):
     return np.sort(random_state.choice(n_trials, batch_size, replace=False))
 
 
-def _progress(n_iter):
+def _progress(n_iter, initial=0):
     from tqdm.auto import tqdm
-    return tqdm(total=n_iter, desc="CDL", unit="it", disable=not show_progress(),
-                leave=False)
+    return tqdm(total=n_iter, initial=initial, desc="CDL", unit="it",
+                disable=not show_progress(), leave=False)
