@@ -11,7 +11,18 @@ from pathlib import Path
 
 from . import __version__
 
-_FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except the empty ones (None, False)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+_FORMATTER = _Formatter
 
 
 def main(argv=None):
@@ -131,18 +142,18 @@ def _add_demo(commands):
 
 def _add_preprocessing(sub):
     group = sub.add_argument_group("preprocessing")
-    group.add_argument("--picks", type=_picks, default="data",
+    group.add_argument("--picks", type=_picks, default="data", metavar="NAMES",
                        help="channel types or names, comma-separated "
                             "('data': all data channels)")
-    group.add_argument("--l-freq", type=_optional_float, default=1.,
+    group.add_argument("--l-freq", type=_optional_float, default=1., metavar="HZ",
                        help="high-pass edge in Hz ('none': no high-pass)")
-    group.add_argument("--h-freq", type=_optional_float, default=None,
+    group.add_argument("--h-freq", type=_optional_float, default=None, metavar="HZ",
                        help="low-pass edge in Hz")
-    group.add_argument("--notch", type=_float_list, default=None,
+    group.add_argument("--notch", type=_float_list, default=None, metavar="HZ",
                        help="line-noise frequencies in Hz, comma-separated")
-    group.add_argument("--sfreq", type=_optional_float, default=None,
+    group.add_argument("--sfreq", type=_optional_float, default=None, metavar="HZ",
                        help="resample to this rate in Hz")
-    group.add_argument("--montage", default="auto",
+    group.add_argument("--montage", default="auto", metavar="NAME",
                        help="electrode montage when the file has none: 'auto' "
                             "(match names to the 10-05 montage), 'none', or an "
                             "MNE montage name")
@@ -157,23 +168,23 @@ def _add_fit(commands):
         "report.html.", formatter_class=_FORMATTER)
     fit.add_argument("recording", help="recording file")
     model = fit.add_argument_group("model")
-    model.add_argument("--n-atoms", type=_positive_int, default=8,
+    model.add_argument("--n-atoms", type=_positive_int, default=8, metavar="N",
                        help="number of atoms")
-    model.add_argument("--atom-duration", type=float, default=0.5,
+    model.add_argument("--atom-duration", type=float, default=0.5, metavar="SECONDS",
                        help="atom length in seconds")
-    model.add_argument("--reg", type=float, default=0.2,
+    model.add_argument("--reg", type=float, default=0.2, metavar="FRACTION",
                        help="regularisation as a fraction of lambda_max")
-    model.add_argument("--n-iter", type=_positive_int, default=30,
+    model.add_argument("--n-iter", type=_positive_int, default=30, metavar="N",
                        help="maximum number of iterations")
-    model.add_argument("--random-state", type=int, default=0,
+    model.add_argument("--random-state", type=int, default=0, metavar="SEED",
                        help="seed of the initialisation")
     model.add_argument("--backend", choices=("local", "mpi"), default="local",
                        help="z-step in this process or distributed with DICOD "
                             "(MPI)")
-    model.add_argument("--n-workers", type=_positive_int, default=None,
+    model.add_argument("--n-workers", type=_positive_int, default=None, metavar="N",
                        help="MPI workers of the 'mpi' backend")
     _add_preprocessing(fit)
-    fit.add_argument("--out", default=None,
+    fit.add_argument("--out", default=None, metavar="DIR",
                      help="output folder (default: cdl_output/<recording name>)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(func=_run_fit)
@@ -187,8 +198,9 @@ def _add_encode(commands):
         "annotations and events, with a report.", formatter_class=_FORMATTER)
     encode.add_argument("model", help="model file (model.npz from cdl fit)")
     encode.add_argument("recording", help="recording file")
-    encode.add_argument("--out", default=None, help="output folder (default: "
-                        "encode-<recording name> next to the model)")
+    encode.add_argument("--out", default=None, metavar="DIR",
+                        help="output folder (default: encode-<recording name> "
+                             "next to the model)")
     encode.add_argument("--quiet", action="store_true", help="no log messages")
     encode.set_defaults(func=_run_encode)
 
@@ -202,7 +214,7 @@ def _add_report(commands):
     report.add_argument("model", help="model file")
     report.add_argument("recording", nargs="?", default=None,
                         help="recording file (optional)")
-    report.add_argument("--out", default=None,
+    report.add_argument("--out", default=None, metavar="DIR",
                         help="output folder (default: the model's folder)")
     report.add_argument("--quiet", action="store_true", help="no log messages")
     report.set_defaults(func=_run_report)
@@ -219,7 +231,7 @@ def _add_dripp(commands):
         formatter_class=_FORMATTER)
     dripp.add_argument("model", help="model file")
     dripp.add_argument("recording", help="recording file with annotations")
-    dripp.add_argument("--drivers", type=_str_list, default=None,
+    dripp.add_argument("--drivers", type=_str_list, default=None, metavar="NAMES",
                        help="annotation types to use, comma-separated "
                             "(default: all but BAD/EDGE)")
     dripp.add_argument("--lower", type=float, default=0.03,
@@ -232,7 +244,7 @@ def _add_dripp(commands):
                        help="bootstrap replicates (0: no confidence intervals)")
     dripp.add_argument("--random-state", type=int, default=0,
                        help="seed of the bootstrap")
-    dripp.add_argument("--out", default=None,
+    dripp.add_argument("--out", default=None, metavar="DIR",
                        help="output folder (default: the model's folder)")
     dripp.add_argument("--quiet", action="store_true", help="no log messages")
     dripp.set_defaults(func=_run_dripp)

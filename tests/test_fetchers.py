@@ -294,3 +294,60 @@ def test_recording_errors(tmp_path):
     assert repr(preprocess(raw)).startswith("<Recording | 1 trial(s) x 5 channels")
     assert set(data_fetchers.__all__) >= {"load_eegbci", "load_recording",
                                           "preprocess", "Recording"}
+
+
+# ---------------------------------------------- montage and broken files
+@requires_data
+def test_load_recording_auto_montage(eegbci_path):
+    rec = load_recording(eegbci_path / "S001R03.edf", montage="auto")
+    assert rec.info["ch_names"][:3] == ["FC5", "FC3", "FC1"]  # was 'Fc5.' ...
+    assert len(rec.preprocessing["renamed_channels"]) == 64
+    assert rec.preprocessing["renamed_channels"]["Fc5."] == "FC5"
+    locs = np.array([ch["loc"][:3] for ch in rec.info["chs"]])
+    assert np.all(np.isfinite(locs)) and np.all(np.linalg.norm(locs, axis=1) > 0)
+    plain = load_recording(eegbci_path / "S001R03.edf")
+    np.testing.assert_array_equal(rec.X, plain.X)  # only names and positions
+
+
+def test_auto_montage_keeps_positions_and_unknown_names(tmp_path):
+    raw = _eeg_raw()  # names 'EEG 000' ...: nothing to match
+    raw.save(tmp_path / "plain_raw.fif", verbose=False)
+    rec = load_recording(tmp_path / "plain_raw.fif", montage="auto")
+    assert rec.info["ch_names"] == raw.ch_names
+    assert rec.preprocessing["montage"] is None
+    assert rec.preprocessing["renamed_channels"] == {}
+
+    named = mne.io.RawArray(raw.get_data()[:4], mne.create_info(
+        ["fp1.", "CZ", "oz", "Pz"], raw.info["sfreq"], "eeg"), verbose=False)
+    named.save(tmp_path / "named_raw.fif", verbose=False)
+    rec = load_recording(tmp_path / "named_raw.fif", montage="auto")
+    assert rec.info["ch_names"] == ["Fp1", "Cz", "Oz", "Pz"]
+    assert rec.info.get_montage() is not None
+    # positions already there: auto leaves them alone
+    rec.raw.save(tmp_path / "with_pos_raw.fif", verbose=False)
+    again = load_recording(tmp_path / "with_pos_raw.fif", montage="auto")
+    assert again.preprocessing["renamed_channels"] == {}
+    np.testing.assert_allclose(again.info["chs"][0]["loc"][:3],
+                               rec.info["chs"][0]["loc"][:3], atol=1e-6)
+
+
+@requires_data
+def test_truncated_and_corrupted_recordings(eegbci_path, tmp_path):
+    content = (eegbci_path / "S001R03.edf").read_bytes()
+    truncated = tmp_path / "truncated.edf"
+    truncated.write_bytes(content[:300_000])
+    with pytest.raises(ValueError, match="is truncated: its header announces "
+                                         "125 data records"):
+        load_recording(truncated)
+    header_only = tmp_path / "header.edf"
+    header_only.write_bytes(content[:3000])
+    with pytest.raises(ValueError, match="corrupted, truncated"):
+        load_recording(header_only)
+
+    raw = _eeg_raw()
+    raw._data[2, 100:200] = np.nan  # what a damaged FIF can read back as
+    raw.save(tmp_path / "nan_raw.fif", verbose=False)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        load_recording(tmp_path / "nan_raw.fif")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        load_recording(tmp_path)

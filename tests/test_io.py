@@ -9,8 +9,10 @@ import pytest
 
 import cdl
 from cdl.io import (FORMAT_VERSION, activations_to_annotations,
-                    activations_to_events, epochs_to_X, mne_to_X, raw_to_X,
-                    read_model, save_model)
+                    activations_to_events, epochs_to_X, mne_to_X,
+                    model_to_annotations, model_to_events, raw_to_X, read_model,
+                    read_model_metadata, save_model, set_model_metadata,
+                    write_activations)
 
 
 def _raw(first_samp=0, meas_date=None, seed=0):
@@ -253,3 +255,119 @@ def test_read_model_rejects_newer_and_foreign_files(tmp_path):
         read_model(tmp_path / "pickled.npz")
     with zipfile.ZipFile(tmp_path / "pickled.npz") as archive:
         assert "evil.npy" in archive.namelist()
+
+
+# ------------------------------------------------ fitted models and MNE
+@pytest.fixture(scope="module")
+def raw_and_model():
+    """A BatchCDL fitted directly on a Raw with a first_samp and a meas_date."""
+    raw = _raw(first_samp=300, meas_date=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    model = cdl.BatchCDL(n_atoms=2, n_times_atom=20, n_iter=3, reg=0.3,
+                         random_state=0).fit(raw)
+    return raw, model
+
+
+def test_model_activations_round_trip_on_raw(raw_and_model):
+    raw, model = raw_and_model
+    assert model.info_["ch_names"] == ["Fz", "Cz", "Pz", "Oz"]  # no stim
+    events, event_id = model_to_events(model, first_samp=raw.first_samp)
+    assert event_id == {"atom_0": 1, "atom_1": 2}
+    assert len(events) == np.count_nonzero(model.z_hat_) > 0
+    annot = model_to_annotations(model, orig_time=raw.info["meas_date"],
+                                 first_samp=raw.first_samp)
+    raw = raw.copy().set_annotations(annot)
+    from_annot, from_id = mne.events_from_annotations(raw, verbose=False)
+    np.testing.assert_array_equal(from_annot[:, 0], events[:, 0])
+    assert from_id == event_id
+    # epochs on atom 0's occurrences hold the signal where the atom starts
+    epochs = mne.Epochs(raw, events, {"atom_0": 1}, tmin=0., tmax=0.19,
+                        picks=["Fz", "Cz", "Pz", "Oz"], baseline=None,
+                        preload=True, event_repeated="merge", verbose=False)
+    X = raw.get_data(picks=["Fz", "Cz", "Pz", "Oz"])
+    t = np.flatnonzero(model.z_hat_[0, 0])[0]
+    np.testing.assert_array_equal(epochs.get_data()[0], X[:, t:t + 20])
+    extras = [e for e in annot.extras if e["atom"] == 0]
+    assert extras[0]["amplitude"] == model.z_hat_[0, 0, t]
+    z = np.zeros_like(model.z_hat_)  # other activations, e.g. from transform
+    z[0, 1, 5] = 1.
+    np.testing.assert_array_equal(model_to_events(model, z=z)[0], [[5, 0, 2]])
+
+
+def test_model_activations_of_epochs(raw_and_model):
+    raw, _ = raw_and_model
+    events = np.array([[400, 0, 1], [700, 0, 1], [1000, 0, 1]])
+    epochs = mne.Epochs(raw, events, tmin=-0.5, tmax=1.49, baseline=None,
+                        preload=True, verbose=False)
+    model = cdl.BatchCDL(n_atoms=2, n_times_atom=20, n_iter=2, reg=0.3,
+                         random_state=0).fit(epochs)
+    assert model.z_hat_.shape == (3, 2, 200 - 20 + 1)
+    # place each epoch back in the raw: events point at raw samples
+    starts = events[:, 0] - raw.first_samp - 50
+    atom_events, _ = model_to_events(model, first_samp=raw.first_samp,
+                                     trial_starts=starts)
+    trial, atom, t = np.nonzero(model.z_hat_)
+    X = raw.get_data(picks="eeg")
+    for n, k, s in zip(trial[:5], atom[:5], t[:5]):
+        sample = raw.first_samp + starts[n] + s
+        assert [sample, 0, k + 1] in atom_events.tolist()
+        np.testing.assert_array_equal(epochs.get_data(picks="eeg")[n][:, s],
+                                      X[:, sample - raw.first_samp])
+    with pytest.raises(ValueError, match="sfreq is needed"):
+        model_to_annotations(_Unfitted(model))
+
+
+class _Unfitted:
+    """A model fitted on an array: no info_."""
+
+    def __init__(self, model):
+        self.z_hat_, self.n_times_atom, self.info_ = model.z_hat_, 20, None
+
+
+def test_write_activations(raw_and_model, tmp_path):
+    raw, model = raw_and_model
+    annot = model_to_annotations(model, orig_time=raw.info["meas_date"],
+                                 first_samp=raw.first_samp)
+    events, _ = model_to_events(model, first_samp=raw.first_samp)
+    fnames = write_activations(tmp_path / "act", annot, events)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "act-annot.fif", "act-annot.txt", "act-eve.fif"]
+    np.testing.assert_array_equal(mne.read_events(fnames["events"]), events)
+    read = mne.read_annotations(fnames["annot_fif"])
+    np.testing.assert_allclose(read.onset, annot.onset)
+    assert list(read.description) == list(annot.description)
+    assert [e["amplitude"] for e in read.extras] == \
+        [e["amplitude"] for e in annot.extras]
+    with pytest.warns(RuntimeWarning, match="pandas"):  # extras come as text
+        text = mne.read_annotations(fnames["annot_txt"])
+    np.testing.assert_allclose(text.onset, annot.onset)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_activations(tmp_path / "act", annot, events)
+    write_activations(tmp_path / "act", annot[:2], events[:2], overwrite=True)
+    assert len(mne.read_events(fnames["events"])) == 2
+
+
+def test_model_metadata(tmp_path, raw_and_model):
+    raw, model = raw_and_model
+    fname = save_model(tmp_path / "m.npz", _arrays(), dict(n_atoms=3),
+                       metadata=dict(recording="r.edf", scale=np.float64(2.),
+                                     load_options=dict(l_freq=1., picks="eeg")))
+    assert read_model_metadata(fname) == dict(
+        recording="r.edf", scale=2., load_options=dict(l_freq=1., picks="eeg"))
+    before = read_model(fname)[0]
+    set_model_metadata(fname, dict(recording="other.edf"))
+    assert read_model_metadata(fname) == dict(recording="other.edf")
+    after, params, _ = read_model(fname)
+    assert params == dict(n_atoms=3)
+    for name, array in before.items():  # arrays untouched, bit for bit
+        assert after[name].tobytes() == array.tobytes()
+    # an estimator's file gets metadata and still reads as an estimator
+    model.save(tmp_path / "est.npz")
+    assert read_model_metadata(tmp_path / "est.npz") == {}
+    set_model_metadata(tmp_path / "est.npz", dict(sfreq=100.))
+    again = cdl.read_model(tmp_path / "est.npz")
+    np.testing.assert_array_equal(again.uv_hat_, model.uv_hat_)
+    assert read_model_metadata(tmp_path / "est.npz") == dict(sfreq=100.)
+    with pytest.raises(TypeError, match="metadata"):
+        set_model_metadata(fname, dict(f=print))
+    with pytest.raises(ValueError, match="metadata is not a JSON object"):
+        read_model_metadata(_rewrite(fname, tmp_path / "bad.npz", metadata=[1]))

@@ -1,0 +1,149 @@
+"""Tests of cdl.viz: each plot returns a Figure with the expected axes."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from cdl import BatchCDL  # noqa: E402
+from cdl.dripp import DriPP, simulate_drivers, simulate_dripp  # noqa: E402
+from cdl.simulate import simulate_eeg  # noqa: E402
+from cdl.viz import (atom_locked_average, plot_activations,  # noqa: E402
+                     plot_atom_evoked, plot_atoms, plot_convergence,
+                     plot_dripp_intensity, waveform_spectrum)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A 3-atom model fitted (briefly) on 10 s of simulated 64-channel EEG."""
+    raw, truth = simulate_eeg(duration=10., sfreq=100., random_state=0)
+    X = raw.get_data()[None]
+    X /= X.std()
+    model = BatchCDL(n_atoms=3, n_times_atom=truth.n_times_atom, n_iter=5,
+                     random_state=0).fit(X)
+    model.info_ = raw.info
+    return model, X
+
+
+def _n_images(ax):
+    return len(ax.images) + len(ax.collections)
+
+
+def test_plot_atoms_layout(fitted, tmp_path, monkeypatch):
+    model, _ = fitted
+    monkeypatch.chdir(tmp_path)
+    fig = plot_atoms(model, show=False)
+    assert isinstance(fig, Figure)
+    axes = np.array(fig.axes[:9]).reshape(3, 3)
+    assert len(fig.axes) == 9  # topomap, waveform, spectrum per atom
+    for k, (topo, wave, psd) in enumerate(axes):
+        assert topo.get_title() == f"Atom {k}: spatial pattern"
+        assert _n_images(topo) > 0  # a topomap was drawn
+        assert wave.get_xlabel() == "Time (s)"
+        times = wave.get_lines()[0].get_xdata()
+        assert times[-1] == pytest.approx((model.n_times_atom - 1) / 100.)
+        assert psd.get_xlabel() == "Frequency (Hz)"
+        assert psd.get_xlim()[1] == pytest.approx(50.)  # Nyquist
+    assert list(tmp_path.iterdir()) == []  # plots never write files
+
+    fig = plot_atoms((model.u_hat_, model.v_hat_), atoms=[1], show=False)
+    assert len(fig.axes) == 3  # no info: bars and samples
+    assert fig.axes[0].get_xlabel() == "Channel"
+    assert fig.axes[1].get_xlabel() == "Time (samples)"
+
+
+def test_waveform_spectrum_peak():
+    sfreq = 200.
+    t = np.arange(100) / sfreq
+    freqs, power = waveform_spectrum(np.sin(2 * np.pi * 20. * t), sfreq)
+    assert freqs[np.argmax(power)] == pytest.approx(20., abs=1.)
+    assert freqs[-1] == pytest.approx(sfreq / 2)
+
+
+def test_plot_activations_and_convergence(fitted):
+    model, _ = fitted
+    fig = plot_activations(model.z_hat_, sfreq=100., show=False)
+    assert len(fig.axes) == 3
+    assert fig.axes[-1].get_xlabel() == "Time (s)"
+    n_stems = sum(len(c.get_segments()) for c in fig.axes[0].collections)
+    assert n_stems == np.count_nonzero(model.z_hat_[0, 0])
+    fig = plot_activations(model.z_hat_, atoms=[2], show=False)
+    assert len(fig.axes) == 1 and fig.axes[0].get_ylabel() == "Atom 2"
+
+    fig = plot_convergence(model.pobj_, model.times_, show=False)
+    assert len(fig.axes) == 1
+    y = fig.axes[0].get_lines()[0].get_ydata()
+    assert len(y) == len(model.pobj_) and np.all(y > 0)
+
+
+def _planted(n_channels=6, n_times=3000, n_times_atom=40, seed=0):
+    """X with one rank-1 atom at known onsets, plus a little noise."""
+    rng = np.random.RandomState(seed)
+    u = rng.randn(n_channels)
+    u /= np.linalg.norm(u)
+    v = np.hanning(n_times_atom) * np.sin(np.linspace(0, 4 * np.pi, n_times_atom))
+    onsets = np.arange(100, n_times - 200, 150)
+    z = np.zeros((1, 1, n_times - n_times_atom + 1))
+    z[0, 0, onsets] = 2.
+    X = 0.01 * rng.randn(1, n_channels, n_times)
+    for t in onsets:
+        X[0, :, t:t + n_times_atom] += 2. * np.outer(u, v)
+    return X, z, u, v, onsets
+
+
+def test_atom_locked_average_recovers_the_atom():
+    X, z, u, v, onsets = _planted()
+    average, n_occ = atom_locked_average(X, z, 0, n_before=10, n_after=50)
+    assert n_occ == len(onsets)
+    np.testing.assert_allclose(average[:, 10:50], 2. * np.outer(u, v), atol=0.01)
+    # windows leaving the trial are dropped; n_max keeps the largest
+    z[0, 0, 3] = 5.
+    _, n_occ = atom_locked_average(X, z, 0, n_before=10, n_after=50)
+    assert n_occ == len(onsets)
+    _, n_occ = atom_locked_average(X, z, 0, n_before=0, n_after=50, n_max=4)
+    assert n_occ == 4
+    assert atom_locked_average(X, np.zeros_like(z), 0, 10, 50) == (None, 0)
+
+
+def test_plot_atom_evoked(fitted):
+    X, z, u, v, _ = _planted()
+
+    class Model:  # the attributes plot_atom_evoked reads
+        u_hat_, v_hat_, z_hat_, n_times_atom, info_ = u[None], v[None], z, 40, None
+
+    fig = plot_atom_evoked(Model(), X, tmin=-0.0, show=False)
+    assert len(fig.axes) == 2
+    lines = fig.axes[0].get_lines()
+    projection = [ln for ln in lines if ln.get_label() == "projection on u"][0]
+    np.testing.assert_allclose(projection.get_ydata()[:40], 2. * v, atol=0.01)
+    scaled = [ln for ln in lines if ln.get_label() == "waveform v (scaled)"][0]
+    np.testing.assert_allclose(scaled.get_ydata(), 2. * v, atol=0.01)
+
+    model, X_eeg = fitted
+    fig = plot_atom_evoked(model, X_eeg, atoms=[0, 2], show=False)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    assert fig.axes[0].get_xlabel() == "Time from atom onset (s)"
+    with pytest.raises(ValueError, match="must have shape"):
+        plot_atom_evoked(model, X_eeg[:, :10], show=False)
+
+
+def test_plot_dripp_intensity():
+    t_max = 200.
+    drivers = simulate_drivers(t_max, n_drivers=2, isi=2., random_state=0)
+    atoms = simulate_dripp(drivers, t_max, [0.2, 0.3], [[0.8, 0.], [0., 0.]],
+                           [[0.3, 0.3], [0.3, 0.3]], [[0.05, 0.05], [0.1, 0.1]],
+                           random_state=0)
+    dripp = DriPP().fit(atoms, drivers, t_max)
+    fig = plot_dripp_intensity(dripp, 0., 20., driver_names=["A", "B"],
+                               show=False)
+    assert len(fig.axes) == 2
+    lam = fig.axes[0].get_lines()[0].get_ydata()
+    assert lam.min() == pytest.approx(dripp.baseline_[0], rel=1e-6)
+    assert lam.max() > 2 * dripp.baseline_[0]  # driven bumps after stimuli
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["A", "B"]
+    with pytest.raises(ValueError, match="tmax"):
+        plot_dripp_intensity(dripp, 30., 10., show=False)
+    plt.close("all")
