@@ -12,10 +12,10 @@ sufficient statistics ``ztz`` and ``ztX``.
 """
 import numpy as np
 
-from ._validation import (check_dtype, check_finite, check_magnitude,
-                          FLOAT_DTYPES)
-from .objective import _reconstruct, correlate
 from ._kernels import stats
+from ._validation import (FLOAT_DTYPES, check_dtype, check_finite,
+                          check_magnitude)
+from .objective import _reconstruct, correlate
 
 READ_BLOCK = 2 ** 16  # samples read at once by the streaming helpers
 
@@ -193,7 +193,7 @@ def stats_source(source, z, n_times_atom, trials=None):
     block, minus those of these samples alone: every pair of activations less
     than ``n_times_atom`` apart is counted once.
     """
-    n_trials, n_channels, n_times = source.shape
+    n_trials, n_channels, _ = source.shape
     L = n_times_atom
     n_atoms, n_valid = z[0].shape
     ztz = np.zeros((n_atoms, n_atoms, 2 * L - 1), dtype=source.dtype)

@@ -29,6 +29,10 @@ RESUMABLE_CHANGES = ("n_iter", "n_jobs", "verbose", "callback", "checkpoint",
 HASH_BLOCK = 2 ** 16
 
 
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read, or belongs to another problem."""
+
+
 def check_checkpoint_path(fname, name="checkpoint"):
     """Return ``fname`` as a Path ending in ``.npz`` in an existing folder."""
     if not isinstance(fname, (str, os.PathLike)):
@@ -140,8 +144,9 @@ def read_checkpoint(fname):
 
     Raises
     ------
-    ValueError
-        If the file is not a checkpoint, is corrupted, or is of a newer format.
+    CheckpointError
+        (a ValueError) If the file is not a checkpoint, is corrupted, or is of
+        a newer format.
     """
     fname = Path(fname)
     if not fname.is_file():
@@ -154,10 +159,10 @@ def read_checkpoint(fname):
             raise ValueError("not a checkpoint")
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError,
             TypeError) as err:
-        raise ValueError(f"{fname} is not a readable cdl checkpoint "
+        raise CheckpointError(f"{fname} is not a readable cdl checkpoint "
                          f"({type(err).__name__}: {err}).") from None
     if header["format_version"] > FORMAT_VERSION:
-        raise ValueError(f"{fname} was written with checkpoint format version "
+        raise CheckpointError(f"{fname} was written with checkpoint format version "
                          f"{header['format_version']}; this cdl-meeg reads up "
                          f"to {FORMAT_VERSION}.")
     z = np.zeros(header["z_shape"], dtype=np.dtype(header["z_dtype"]))
@@ -187,10 +192,10 @@ def check_resumable(meta, expected, fname):
         For the message.
     """
     if meta.get("estimator") != expected["estimator"]:
-        raise ValueError(f"resume={str(fname)!r} was written by "
+        raise CheckpointError(f"resume={str(fname)!r} was written by "
                          f"{meta.get('estimator')}, not {expected['estimator']}.")
     if meta.get("X") != expected["X"]:
-        raise ValueError(f"resume={str(fname)!r} was written for another X "
+        raise CheckpointError(f"resume={str(fname)!r} was written for another X "
                          f"(shape, dtype or values differ): "
                          f"{meta.get('X')} != {expected['X']}.")
     saved, current = meta.get("params", {}), expected["params"]
@@ -199,7 +204,7 @@ def check_resumable(meta, expected, fname):
     if differ:
         details = ", ".join(f"{k}={saved.get(k)!r} (now {current.get(k)!r})"
                             for k in differ)
-        raise ValueError(f"resume={str(fname)!r} was written with other "
+        raise CheckpointError(f"resume={str(fname)!r} was written with other "
                          f"parameters: {details}. Use the same parameters (only "
                          f"{', '.join(RESUMABLE_CHANGES)} may change).")
 

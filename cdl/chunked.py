@@ -50,7 +50,7 @@ class SparseActivations:
 
     @classmethod
     def from_array(cls, z, dtype=None):
-        """Build from a dense array or a scipy sparse matrix (n_atoms, n_times_valid)."""
+        """Build from a dense array or scipy sparse matrix (n_atoms, n_times_valid)."""
         dtype = z.dtype if dtype is None else dtype
         out = cls(z.shape[0], z.shape[1], dtype)
         for start in range(0, z.shape[1], STORE_BLOCK):

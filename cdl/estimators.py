@@ -227,7 +227,6 @@ class _BaseCDL:
         return self
 
     def _resume_path(self, resume):
-        from .checkpoint import check_checkpoint_path, check_resumable
         if resume is None or resume is False:
             return None
         if resume is True:

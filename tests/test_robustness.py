@@ -144,7 +144,7 @@ def test_ctrl_c_interrupts_a_long_z_step_quickly(tmp_path):
         except KeyboardInterrupt:
             print("INTERRUPTED", time.time(), flush=True)
         """
-    sent, code, out, err = _run_and_interrupt(tmp_path, body)
+    sent, _, out, err = _run_and_interrupt(tmp_path, body)
     line = [x for x in out.splitlines() if x.startswith("INTERRUPTED")]
     assert line, (out, err)
     assert float(line[0].split()[1]) - sent < 1.
