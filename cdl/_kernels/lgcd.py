@@ -60,28 +60,34 @@ _FLAGS = {"nnan", "ninf", "nsz"}  # finite inputs: lets the loops vectorise
 
 
 @jit(fastmath=_FLAGS)
-def _fill_changes(beta, z, reg, inv_norms, positive, out):  # pragma: no cover
+def _fill_changes(g, z, shift, positive, out):  # pragma: no cover
     """``out[i] = |candidate change|`` of flat, time-major coordinates.
 
-    ``reg`` and ``inv_norms`` are tiled to the length of ``beta``.
+    ``g = (beta - reg) / ||D_k||^2`` is the new value of a coordinate when it
+    is positive; ``shift = 2 reg / ||D_k||^2`` (tiled) gives the negative side.
     """
     if positive:
-        for i in range(beta.shape[0]):
-            out[i] = abs(max(beta[i] - reg[i], 0.) * inv_norms[i] - z[i])
+        for i in range(g.shape[0]):
+            out[i] = abs(max(g[i], 0.) - z[i])
     else:
-        for i in range(beta.shape[0]):
-            b = beta[i]
-            x = max(b - reg[i], 0.) + min(b + reg[i], 0.)
-            out[i] = abs(x * inv_norms[i] - z[i])
+        for i in range(g.shape[0]):
+            x = g[i]
+            out[i] = abs(max(x, 0.) + min(x + shift[i], 0.) - z[i])
 
 
 @jit(fastmath=_FLAGS)
-def _update_and_fill(beta, DtD_block, dz, z, reg, inv_norms, positive,
-                     out):  # pragma: no cover
-    """Subtract ``dz * DtD_block`` from beta, then fill the candidate changes."""
-    for i in range(beta.shape[0]):
-        beta[i] -= dz * DtD_block[i]
-    _fill_changes(beta, z, reg, inv_norms, positive, out)
+def _update_and_fill(g, DtD_block, dz, z, shift, positive, out):  # pragma: no cover
+    """Subtract ``dz * DtD_block`` from g and fill the candidate changes."""
+    if positive:
+        for i in range(g.shape[0]):
+            x = g[i] - dz * DtD_block[i]
+            g[i] = x
+            out[i] = abs(max(x, 0.) - z[i])
+    else:
+        for i in range(g.shape[0]):
+            x = g[i] - dz * DtD_block[i]
+            g[i] = x
+            out[i] = abs(max(x, 0.) + min(x + shift[i], 0.) - z[i])
 
 
 @jit
@@ -123,14 +129,13 @@ def _fold_best(bits, n, start, best_bits, best_i):  # pragma: no cover
 
 
 @jit
-def _scan(beta, z, reg, inv_norms, positive, frozen, start, stop, buf, bits,
-          best_bits, best_i):  # pragma: no cover
+def _scan(g, z, shift, positive, frozen, start, stop, buf, bits, best_bits,
+          best_i):  # pragma: no cover
     """Best candidate among flat coordinates [start, stop), from a given best."""
     n = stop - start
     if n <= 0:
         return best_bits, best_i
-    _fill_changes(beta[start:stop], z[start:stop], reg[:n], inv_norms[:n],
-                  positive, buf)
+    _fill_changes(g[start:stop], z[start:stop], shift[:n], positive, buf)
     if frozen.shape[0] > 0:
         for i in range(n):
             if frozen[start + i]:
@@ -176,40 +181,42 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
     n_atoms, n_times_valid = z.shape
     n_times_atom = (DtD.shape[2] + 1) // 2
     n_seg = (n_times_valid + seg_len - 1) // seg_len
-    # Work time-major: the atoms of a time window are one contiguous block,
-    # so each update and each scan is a single vectorised loop.
-    beta_t = np.ascontiguousarray(beta.T).ravel()
-    z_t = np.ascontiguousarray(z.T).ravel()
-    frozen_t = np.ascontiguousarray(frozen.T).ravel()
-    # DtD_t[k0, d, l] = DtD[l, k0, d]: the update of every atom at lag d.
-    DtD_t = np.empty((n_atoms, 2 * n_times_atom - 1, n_atoms), dtype=beta.dtype)
-    for k0 in range(n_atoms):
-        for l in range(n_atoms):
-            for d in range(2 * n_times_atom - 1):
-                DtD_t[k0, d, l] = DtD[l, k0, d]
-    DtD_t = DtD_t.reshape(n_atoms, -1)
+    K = n_atoms
     inv_norms = np.zeros(n_atoms, dtype=beta.dtype)
     for k in range(n_atoms):
         norm_k = DtD[k, k, n_times_atom - 1]
         if norm_k > 0:
             inv_norms[k] = 1. / norm_k
+    # Work time-major, so that the atoms of a time window are one contiguous
+    # block and each update or scan is a single vectorised loop, and on
+    # g = (beta - reg) / ||D_k||^2, the new value of a coordinate (when > 0).
+    g = np.empty(n_times_valid * K, dtype=beta.dtype)
+    for t in range(n_times_valid):
+        for k in range(K):
+            g[t * K + k] = (beta[k, t] - reg[k]) * inv_norms[k]
+    z_t = np.ascontiguousarray(z.T).ravel()
+    frozen_t = np.ascontiguousarray(frozen.T).ravel()
+    # DtD_t[k0, d * K + l] = DtD[l, k0, d] / ||D_l||^2: an update's effect on g.
+    DtD_t = np.empty((K, (2 * n_times_atom - 1) * K), dtype=beta.dtype)
+    for k0 in range(K):
+        for d in range(2 * n_times_atom - 1):
+            for l in range(K):
+                DtD_t[k0, d * K + l] = DtD[l, k0, d] * inv_norms[l]
     block = max(seg_len, 2 * n_times_atom)
-    reg_tile = np.empty(block * n_atoms, dtype=beta.dtype)
-    inv_tile = np.empty(block * n_atoms, dtype=beta.dtype)
+    shift = np.empty(block * K, dtype=beta.dtype)
     for i in range(block):
-        reg_tile[i * n_atoms:(i + 1) * n_atoms] = reg
-        inv_tile[i * n_atoms:(i + 1) * n_atoms] = inv_norms
-    buf = np.zeros(block * n_atoms, dtype=np.float64)
+        for k in range(K):
+            shift[i * K + k] = 2 * reg[k] * inv_norms[k]
+    buf = np.zeros(block * K, dtype=np.float64)
     bits = buf.view(np.int64)
-    K = n_atoms
     # Per segment: best candidate change (int64 bits of a double) and where.
     best_bits = np.zeros(n_seg, dtype=np.int64)
     best_i = np.zeros(n_seg, dtype=np.int64)
     for s in range(n_seg):
         a = s * seg_len * K
         b = min((s + 1) * seg_len, n_times_valid) * K
-        best_bits[s], best_i[s] = _scan(beta_t, z_t, reg_tile, inv_tile, positive,
-                                        frozen_t, a, b, buf, bits, 0, a)
+        best_bits[s], best_i[s] = _scan(g, z_t, shift, positive, frozen_t, a, b,
+                                        buf, bits, 0, a)
     tol_bits = np.array([max(tol, 0.)], dtype=np.float64).view(np.int64)[0]
 
     n_updates = 0
@@ -222,12 +229,16 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
             i0 = best_i[s]
             t0 = i0 // K
             k0 = i0 - t0 * K
-            dz = candidate(beta_t[i0], z_t[i0], reg[k0], inv_norms[k0], positive)
-            z_t[i0] += dz
+            x = g[i0]
+            new = max(x, 0.)
+            if not positive:
+                new += min(x + shift[k0], 0.)
+            dz = new - z_t[i0]
+            z_t[i0] = new
             n_updates += 1
-            # beta of the updated coordinate excludes its own contribution:
-            # add it here so that the window update below leaves it unchanged.
-            beta_t[i0] += dz * DtD[k0, k0, n_times_atom - 1]
+            # g of the updated coordinate excludes its own contribution: add
+            # it here so that the window update below leaves it unchanged.
+            g[i0] += dz
             w_start = max(t0 - n_times_atom + 1, 0)
             w_stop = min(t0 + n_times_atom, n_times_valid)
             offset = n_times_atom - 1 - t0
@@ -240,19 +251,18 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
                 # leaves untouched: the old best if it lies there, else a scan.
                 t_best = best_i[s2] // K
                 if t_best >= o_start and t_best < o_stop:
-                    bb, bi = _scan(beta_t, z_t, reg_tile, inv_tile, positive,
-                                   frozen_t, a * K, o_start * K, buf, bits, 0, a * K)
-                    bb, bi = _scan(beta_t, z_t, reg_tile, inv_tile, positive,
-                                   frozen_t, o_stop * K, b * K, buf, bits, bb, bi)
+                    bb, bi = _scan(g, z_t, shift, positive, frozen_t, a * K,
+                                   o_start * K, buf, bits, 0, a * K)
+                    bb, bi = _scan(g, z_t, shift, positive, frozen_t, o_stop * K,
+                                   b * K, buf, bits, bb, bi)
                 else:
                     bb, bi = best_bits[s2], best_i[s2]
                 lo, hi = o_start * K, o_stop * K
                 n = hi - lo
-                _update_and_fill(beta_t[lo:hi],
+                _update_and_fill(g[lo:hi],
                                  DtD_t[k0, (o_start + offset) * K:
                                        (o_stop + offset) * K],
-                                 dz, z_t[lo:hi], reg_tile[:n], inv_tile[:n],
-                                 positive, buf)
+                                 dz, z_t[lo:hi], shift[:n], positive, buf)
                 if frozen_t.shape[0] > 0:
                     for i in range(n):
                         if frozen_t[lo + i]:
@@ -260,7 +270,10 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
                 best_bits[s2], best_i[s2] = _fold_best(bits, n, lo, bb, bi)
         if _max_bits(best_bits, n_seg) <= tol_bits:
             break
-    beta[:] = beta_t.reshape(n_times_valid, n_atoms).T
-    z[:] = z_t.reshape(n_times_valid, n_atoms).T
+    for t in range(n_times_valid):
+        for k in range(K):
+            z[k, t] = z_t[t * K + k]
+            if inv_norms[k] > 0:
+                beta[k, t] = g[t * K + k] / inv_norms[k] + reg[k]
     max_change = np.array([_max_bits(best_bits, n_seg)]).view(np.float64)[0]
     return n_sweeps, n_updates, max_change
