@@ -92,12 +92,12 @@ def _update_and_fill(g, DtD_block, dz, z, shift, positive, out):  # pragma: no c
 
 @jit
 def _max_bits(bits, n):  # pragma: no cover
-    """Maximum of ``n`` non-negative doubles seen as int64 (same order).
+    """Maximum of ``n >= 1`` non-negative floats seen as integers (same order).
 
     Integer maximum reductions vectorise where floating-point ones do not.
     """
-    m = 0
-    for i in range(n):
+    m = bits[0]
+    for i in range(1, n):
         m = max(m, bits[i])
     return m
 
@@ -109,7 +109,7 @@ _CHUNK = 64
 def _fold_best(bits, n, start, best_bits, best_i):  # pragma: no cover
     """Fold ``n`` filled candidates (flat index ``start + i``) into a best.
 
-    The maximum is taken per chunk of 64 (vectorised), so that the scalar
+    The maximum is taken per chunk of _CHUNK (vectorised), so that the scalar
     search for its position only runs through one chunk.
     """
     m = best_bits
@@ -207,17 +207,18 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
     for i in range(block):
         for k in range(K):
             shift[i * K + k] = 2 * reg[k] * inv_norms[k]
-    buf = np.zeros(block * K, dtype=np.float64)
-    bits = buf.view(np.int64)
+    # Candidate changes are only compared: float32 halves the memory traffic.
+    buf = np.zeros(block * K, dtype=np.float32)
+    bits = buf.view(np.int32)
     # Per segment: best candidate change (int64 bits of a double) and where.
-    best_bits = np.zeros(n_seg, dtype=np.int64)
+    best_bits = np.zeros(n_seg, dtype=np.int32)
     best_i = np.zeros(n_seg, dtype=np.int64)
     for s in range(n_seg):
         a = s * seg_len * K
         b = min((s + 1) * seg_len, n_times_valid) * K
         best_bits[s], best_i[s] = _scan(g, z_t, shift, positive, frozen_t, a, b,
                                         buf, bits, 0, a)
-    tol_bits = np.array([max(tol, 0.)], dtype=np.float64).view(np.int64)[0]
+    tol_bits = np.array([max(tol, 0.)], dtype=np.float32).view(np.int32)[0]
 
     n_updates = 0
     n_sweeps = 0
@@ -275,5 +276,6 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
             z[k, t] = z_t[t * K + k]
             if inv_norms[k] > 0:
                 beta[k, t] = g[t * K + k] / inv_norms[k] + reg[k]
-    max_change = np.array([_max_bits(best_bits, n_seg)]).view(np.float64)[0]
+    max_change = float(np.array([_max_bits(best_bits, n_seg)],
+                                dtype=np.int32).view(np.float32)[0])
     return n_sweeps, n_updates, max_change
