@@ -9,6 +9,11 @@ during that update, so a segment is never rescanned as a whole: only the part
 of it that the update window does not cover, and only when its previous best
 candidate lay inside the window. Segments whose best change is below ``tol``
 cost nothing. ``gcd`` is the same loop with a single segment.
+
+Inside the kernel the arrays are time-major (all atoms of a time window form
+one contiguous block) and hold ``g = (beta - reg) / ||D_k||^2``, the value a
+coordinate takes when updated; so each update and each scan is one loop that
+vectorises, reading two arrays.
 """
 import numpy as np
 
