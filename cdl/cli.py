@@ -234,16 +234,23 @@ def _add_dripp(commands):
     dripp.add_argument("--drivers", type=_str_list, default=None, metavar="NAMES",
                        help="annotation types to use, comma-separated "
                             "(default: all but BAD/EDGE)")
-    dripp.add_argument("--lower", type=float, default=0.03,
+    dripp.add_argument("--lower", type=float, default=0.03, metavar="SECONDS",
                        help="kernel support start, s after each driver event")
-    dripp.add_argument("--upper", type=float, default=0.8,
+    dripp.add_argument("--upper", type=float, default=0.8, metavar="SECONDS",
                        help="kernel support end, s after each driver event")
-    dripp.add_argument("--percentile", type=float, default=0.,
+    dripp.add_argument("--percentile", type=float, default=0., metavar="Q",
                        help="keep activation peaks above this percentile")
-    dripp.add_argument("--n-boot", type=int, default=100,
+    dripp.add_argument("--n-boot", type=int, default=100, metavar="N",
                        help="bootstrap replicates (0: no confidence intervals)")
-    dripp.add_argument("--random-state", type=int, default=0,
-                       help="seed of the bootstrap")
+    dripp.add_argument("--null", choices=("chi2", "chibar", "bootstrap"),
+                       default="chi2",
+                       help="null distribution of the likelihood-ratio tests: "
+                            "chi2 is fast and slightly liberal, bootstrap is "
+                            "calibrated and slower")
+    dripp.add_argument("--n-null", type=_positive_int, default=99, metavar="N",
+                       help="simulations of the bootstrap null")
+    dripp.add_argument("--random-state", type=int, default=0, metavar="SEED",
+                       help="seed of the bootstraps")
     dripp.add_argument("--out", default=None, metavar="DIR",
                        help="output folder (default: the model's folder)")
     dripp.add_argument("--quiet", action="store_true", help="no log messages")
@@ -397,7 +404,7 @@ def _run_dripp(args):
         result = pipeline.run_dripp(
             recording, z, drivers=args.drivers, lower=args.lower,
             upper=args.upper, percentile=args.percentile, n_boot=args.n_boot,
-            random_state=args.random_state)
+            null=args.null, n_null=args.n_null, random_state=args.random_state)
         rows = dripp_table(result["dripp"], result["driver_names"],
                            result["lrt"], result["ci"])
         out.mkdir(parents=True, exist_ok=True)
@@ -415,20 +422,18 @@ def _run_dripp(args):
 
 # -- printing ----------------------------------------------------------------------
 def _print_atoms(model, sfreq, z):
-    import numpy as np
+    from .report import BANDS, activation_counts, atom_features
 
-    from .report import activation_counts
-    from .viz import waveform_spectrum
-
-    info = model.info_
-    print(f"{'atom':>4} {'occurrences':>11} {'rate (1/s)':>10} "
-          f"{'top channel':>11} {'peak freq (Hz)':>14}")
-    for row, u, v in zip(activation_counts(z, sfreq), model.u_hat_, model.v_hat_):
-        channel = info["ch_names"][int(np.argmax(np.abs(u)))] if info else "-"
-        freqs, power = waveform_spectrum(v, sfreq)
-        print(f"{row['atom']:>4} {row['occurrences']:>11} "
-              f"{row['rate_per_s']:>10.3f} {channel:>11} "
-              f"{freqs[np.argmax(power)]:>14.1f}")
+    rows = []
+    for count, feature in zip(activation_counts(z, sfreq),
+                              atom_features(model, sfreq=sfreq)):
+        band = max(BANDS, key=lambda b: feature[b])
+        rows.append(dict(atom=count["atom"], occurrences=count["occurrences"],
+                         rate_per_s=count["rate_per_s"],
+                         top_channels=feature["top_channels"],
+                         peak_hz=feature["peak_hz"],
+                         main_band=f"{band} ({feature[band]:.0%})"))
+    _print_rows(rows)
 
 
 def _print_rows(rows):

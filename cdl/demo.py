@@ -81,4 +81,5 @@ def _format_table(rows):
         learned = "-" if row["learned"] is None else str(row["learned"])
         lines.append(f"{row['atom']:>10} {learned:>8} {row['corr_u']:>8.3f} "
                      f"{row['corr_v']:>8.3f}")
-    return "\n".join(lines) + f"\nmean corr u {np.mean([r['corr_u'] for r in rows]):.3f}"
+    mean_u = np.mean([r["corr_u"] for r in rows])
+    return "\n".join(lines) + f"\nmean corr u {mean_u:.3f}"

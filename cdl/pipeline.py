@@ -273,7 +273,7 @@ def driver_names_of(annotations, drivers=None):
 
 
 def run_dripp(recording, z, drivers=None, lower=0.03, upper=0.8, percentile=0.,
-              n_boot=100, random_state=0):
+              n_boot=100, null="chi2", n_null=99, random_state=0):
     """DriPP of every atom against every annotation type of a recording.
 
     Parameters
@@ -290,8 +290,14 @@ def run_dripp(recording, z, drivers=None, lower=0.03, upper=0.8, percentile=0.,
         Keep the activation peaks above this percentile of each atom's peaks.
     n_boot : int
         Bootstrap replicates for the confidence intervals (0: none).
+    null : 'chi2' | 'chibar' | 'bootstrap'
+        Null distribution of the likelihood-ratio tests (see
+        :mod:`cdl.dripp.stats`: 'chi2' is fast and slightly liberal,
+        'bootstrap' calibrated and slower).
+    n_null : int
+        Simulations of the 'bootstrap' null.
     random_state : int | None
-        Seed of the bootstrap.
+        Seed of the bootstraps.
 
     Returns
     -------
@@ -315,7 +321,8 @@ def run_dripp(recording, z, drivers=None, lower=0.03, upper=0.8, percentile=0.,
         z_cont, recording.sfreq, annotations, event_id=names, lower=lower,
         upper=upper, threshold="percentile", value=percentile,
         first_samp=first_samp, t_max=n_total / recording.sfreq)
-    lrt = dripp.likelihood_ratio_test()
+    lrt = dripp.likelihood_ratio_test(null=null, n_boot=n_null,
+                                      random_state=random_state)
     ci = None
     if n_boot:
         logger.info("Bootstrap confidence intervals (%d replicates)", n_boot)

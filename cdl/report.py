@@ -62,6 +62,8 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
     if recovery:
         report.add_html(table(recovery), title="Recovery of the true atoms",
                         section="Summary")
+    report.add_html(table(atom_features(model, info=info, sfreq=sfreq)),
+                    title="Atom summary", section="Atoms")
     for k in range(model.u_hat_.shape[0]):
         fig = viz.plot_atoms(model, info=info, sfreq=sfreq, atoms=[k], show=False)
         report.add_figure(fig, title=f"Atom {k}", section="Atoms")
@@ -75,8 +77,9 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
         fig = viz.plot_atom_evoked(model, X, z=z, info=info, show=False)
         report.add_figure(
             fig, title="Signal averaged on atom occurrences",
-            caption="Grey: every channel; colour: projection on the atom's "
-                    "spatial pattern; dashed: the atom's waveform, scaled.",
+            caption="Grey: every channel; colour: the atom's component at "
+                    "its strongest channel (average projected on its spatial "
+                    "pattern); dashed: the atom's waveform, scaled.",
             section="Atom-locked averages")
         plt.close(fig)
     fig = viz.plot_convergence(model.pobj_, model.times_, show=False)
@@ -113,7 +116,21 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
     import matplotlib.pyplot as plt
 
     rows = dripp_table(dripp, driver_names, lrt, ci)
-    report.add_html(table(rows), title="DriPP parameters", section="DriPP")
+    notes = ["alpha: expected extra occurrences per driver event; m, sigma: "
+             "latency and jitter (s) of the kernel, a Gaussian truncated to "
+             f"[{dripp.lower:g}, {dripp.upper:g}] s; baseline: occurrences "
+             "per second."]
+    if ci is not None:
+        notes.append(f"[low, high]: {ci.get('level', 0.95):.0%} bootstrap "
+                     f"intervals (driver epochs resampled).")
+    if lrt is not None:
+        notes.append(f"p_value: likelihood-ratio test of alpha = 0, null "
+                     f"'{lrt['null']}' (chi2 is slightly liberal, bootstrap "
+                     f"calibrated); {len(rows)} tests, not corrected for "
+                     f"multiple comparisons.")
+    report.add_html(table(rows) + "".join(f"<p><small>{escape(n)}</small></p>"
+                                          for n in notes),
+                    title="DriPP parameters", section="DriPP")
     fig = dripp.plot_kernels(driver_names=driver_names, show=False)
     report.add_figure(fig, title="DriPP kernels",
                       caption="baseline + alpha x kernel against the delay after "
@@ -165,6 +182,49 @@ def _with_ci(value, interval):
     if interval is None:
         return float(value)
     return f"{value:.3g} [{interval[0]:.3g}, {interval[1]:.3g}]"
+
+
+#: Frequency bands (Hz) of :func:`atom_features`.
+BANDS = dict(delta=(0.5, 4.), theta=(4., 8.), alpha=(8., 13.), beta=(13., 30.),
+             gamma=(30., 80.))
+
+
+def atom_features(model, info=None, sfreq=None, n_top=3):
+    """What each atom looks like: where it is strongest and its spectrum.
+
+    Parameters
+    ----------
+    model : fitted CDL estimator
+        Gives ``u_hat_`` and ``v_hat_``.
+    info : mne.Info | None
+        Channel names and sampling rate (default ``model.info_``).
+    sfreq : float | None
+        Sampling rate (default from ``info``).
+    n_top : int
+        Number of channels listed, by decreasing ``|u|``.
+
+    Returns
+    -------
+    rows : list of dict
+        Per atom: ``atom``, ``top_channels`` (comma-separated),
+        ``peak_hz`` (peak of the waveform's power spectrum) and the fraction
+        of that power in each band of :data:`BANDS` (keys ``delta`` ...).
+    """
+    info = info if info is not None else getattr(model, "info_", None)
+    sfreq = sfreq or (float(info["sfreq"]) if info is not None else 1.)
+    names = list(info["ch_names"]) if info is not None else None
+    rows = []
+    for k, (u, v) in enumerate(zip(model.u_hat_, model.v_hat_)):
+        top = np.argsort(-np.abs(u))[:n_top]
+        freqs, power = viz.waveform_spectrum(v - v.mean(), sfreq)
+        total = power[freqs >= BANDS["delta"][0]].sum() or 1.
+        row = dict(atom=k, top_channels=", ".join(
+            names[i] if names else str(i) for i in top),
+            peak_hz=float(freqs[np.argmax(power)]))
+        for band, (low, high) in BANDS.items():
+            row[band] = float(power[(freqs >= low) & (freqs < high)].sum() / total)
+        rows.append(row)
+    return rows
 
 
 def activation_counts(z, sfreq):

@@ -67,6 +67,10 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
     Returns
     -------
     fig : instance of matplotlib.figure.Figure
+        One row per atom: topomap of ``u`` (bars without positions), waveform
+        ``v`` against time, power spectrum of ``v``. Each atom is drawn with
+        the sign that makes the largest entry of ``u`` positive (``u v^T`` is
+        the same).
     """
     plt = _plt()
     u, v = _uv_of(model)
@@ -77,6 +81,10 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
     fig, axes = plt.subplots(len(atoms), 3, figsize=(9, 2.4 * len(atoms)),
                              squeeze=False)
     times = np.arange(v.shape[1]) / sfreq
+    # u v^T does not change when both change sign: draw each atom with the
+    # largest entry of its pattern positive, so that polarities compare
+    signs = np.where(u[np.arange(len(u)), np.argmax(np.abs(u), axis=1)] < 0, -1., 1.)
+    u, v = u * signs[:, None], v * signs[:, None]
     for row, k in enumerate(atoms):
         ax_topo, ax_wave, ax_psd = axes[row]
         plot_pattern(u[k], info, ax_topo)
@@ -252,10 +260,12 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=-0.1,
     Returns
     -------
     fig : instance of matplotlib.figure.Figure
-        One row per atom: the averaged signal of every channel (grey), its
-        projection on the atom's spatial pattern ``u_k`` (colour) and the
-        atom's waveform ``v_k`` scaled to it (dashed); then the topomap of the
-        average at the peak of the projection.
+        One row per atom: the averaged signal of every channel (grey); the
+        atom's component (the average projected on the spatial pattern
+        ``u_k``, times ``u_k`` at its strongest channel: what the atom
+        contributes there, in the channels' units, colour); the waveform
+        ``v_k`` scaled to it (dashed); then the topomap of the average at the
+        peak of the component.
     """
     plt = _plt()
     u, v = _uv_of(model)
@@ -287,10 +297,14 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=-0.1,
             ax_topo.set_axis_off()
             ax.set_title(f"Atom {k}: no occurrence")
             continue
-        projection = u[k] @ average
+        # the atom's component (spatial filter u_k), as seen at its
+        # strongest channel, in the units of the channels
+        top = int(np.argmax(np.abs(u[k])))
+        projection = u[k][top] * (u[k] @ average)
+        name = info["ch_names"][top] if info is not None else f"channel {top}"
         ax.plot(times, average.T, color="0.7", lw=0.5)
         ax.plot(times, projection, color=f"C{k % 10}", lw=2,
-                label="projection on u")
+                label=f"atom component at {name}")
         atom_part = projection[n_before:n_before + n_times_atom]
         scale = (atom_part @ v[k][:len(atom_part)]) / max(v[k] @ v[k], 1e-30)
         ax.plot(np.arange(n_times_atom) / sfreq, scale * v[k], "k--", lw=1,
@@ -337,7 +351,7 @@ def plot_dripp_intensity(dripp, tmin=0., tmax=30., atoms=None,
     tmax = min(tmax, dripp.t_max_)
     if not tmax > tmin:
         raise ValueError(f"tmax must be larger than tmin, got {tmin}, {tmax}.")
-    t = np.linspace(tmin, tmax, 2000)
+    t = np.linspace(tmin, tmax, int(np.clip((tmax - tmin) / 0.005, 2000, 20000)))
     lam = dripp.intensity(t)
     fig, axes = plt.subplots(len(atoms), 1, sharex=True, squeeze=False,
                              figsize=(10, 1.6 * len(atoms) + 0.8))

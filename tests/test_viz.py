@@ -54,6 +54,13 @@ def test_plot_atoms_layout(fitted, tmp_path, monkeypatch):
     assert fig.axes[0].get_xlabel() == "Channel"
     assert fig.axes[1].get_xlabel() == "Time (samples)"
 
+    # drawn with the largest entry of u positive: u v^T unchanged
+    u, v = np.array([[0.2, -0.9, 0.1]]), np.array([[1., 2., -1.]])
+    fig = plot_atoms((u, v), show=False)
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, -u[0])
+    np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), -v[0])
+
 
 def test_waveform_spectrum_peak():
     sfreq = 200.
@@ -117,10 +124,14 @@ def test_plot_atom_evoked(fitted):
     fig = plot_atom_evoked(Model(), X, tmin=-0.0, show=False)
     assert len(fig.axes) == 2
     lines = fig.axes[0].get_lines()
-    projection = [ln for ln in lines if ln.get_label() == "projection on u"][0]
-    np.testing.assert_allclose(projection.get_ydata()[:40], 2. * v, atol=0.01)
+    top = int(np.argmax(np.abs(u)))
+    # the atom's component at its strongest channel: what it adds there
+    component = [ln for ln in lines
+                 if ln.get_label() == f"atom component at channel {top}"][0]
+    np.testing.assert_allclose(component.get_ydata()[:40], 2. * u[top] * v,
+                               atol=0.01)
     scaled = [ln for ln in lines if ln.get_label() == "waveform v (scaled)"][0]
-    np.testing.assert_allclose(scaled.get_ydata(), 2. * v, atol=0.01)
+    np.testing.assert_allclose(scaled.get_ydata(), 2. * u[top] * v, atol=0.01)
 
     model, X_eeg = fitted
     fig = plot_atom_evoked(model, X_eeg, atoms=[0, 2], show=False)
