@@ -1,6 +1,6 @@
 """
 What the atoms of EEG motor runs are: blinks, occipital and central rhythms
-==========================================================================
+===========================================================================
 
 We learn rank-1 atoms (a scalp pattern ``u`` times a waveform ``v``) on two
 runs of the EEGBCI motor dataset (subject 1: run 3, real left/right fist
