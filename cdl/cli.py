@@ -313,8 +313,10 @@ def _save_report(model, recording, z, path, out, title, dripp=None):
 
     matplotlib.use("Agg")
     from . import pipeline
+    from ._logging import logger
     from .report import add_dripp_section, make_report
 
+    logger.info("Writing the report (%d atoms)", model.u_hat_.shape[0])
     report = make_report(model, title=title, info=recording.info, X=recording.X,
                          z=z, data_summary=pipeline.data_summary(recording, path),
                          preprocessing=recording.preprocessing)

@@ -49,6 +49,7 @@ def _alts(html):
 
 @pytest.mark.slow
 @pytest.mark.requires_data
+@pytest.mark.filterwarnings("ignore:Extra fields found:RuntimeWarning")  # no pandas
 def test_fit_end_to_end(fitted_dir, run3):
     out, result = fitted_dir
     names = {p.name for p in out.iterdir()}
@@ -107,6 +108,12 @@ def test_encode_report_and_dripp(fitted_dir, run3, tmp_path):
                  "--quiet"]) == 0
     alts = _alts((tmp_path / "rep" / "report.html").read_text())
     assert "Atom 0" in alts and "Signal averaged on atom occurrences" not in alts
+    # with a recording (another run: it is encoded) the averages are added
+    assert main(["report", str(model_file), str(run4), "--out",
+                 str(tmp_path / "rep4"), "--quiet"]) == 0
+    html = (tmp_path / "rep4" / "report.html").read_text()
+    assert "Signal averaged on atom occurrences" in _alts(html)
+    assert "S001R04.edf" in html
 
     assert main(["dripp", str(model_file), str(run3), "--n-boot", "5",
                  "--out", str(tmp_path / "dripp"), "--quiet"]) == 0

@@ -323,6 +323,7 @@ class _Unfitted:
         self.z_hat_, self.n_times_atom, self.info_ = model.z_hat_, 20, None
 
 
+@pytest.mark.filterwarnings("ignore:Extra fields found:RuntimeWarning")
 def test_write_activations(raw_and_model, tmp_path):
     raw, model = raw_and_model
     annot = model_to_annotations(model, orig_time=raw.info["meas_date"],
@@ -337,8 +338,7 @@ def test_write_activations(raw_and_model, tmp_path):
     assert list(read.description) == list(annot.description)
     assert [e["amplitude"] for e in read.extras] == \
         [e["amplitude"] for e in annot.extras]
-    with pytest.warns(RuntimeWarning, match="pandas"):  # extras come as text
-        text = mne.read_annotations(fnames["annot_txt"])
+    text = mne.read_annotations(fnames["annot_txt"])  # extras as text
     np.testing.assert_allclose(text.onset, annot.onset)
     with pytest.raises(FileExistsError, match="overwrite=True"):
         write_activations(tmp_path / "act", annot, events)
