@@ -7,10 +7,8 @@ COMMAND --help``). Bad input ends with exit code 1 and one line on stderr;
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
 from . import __version__
-
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -105,6 +103,14 @@ def _positive_int(text):
     return value
 
 
+def _command(name):
+    """The runner of command ``name``, imported only when it runs."""
+    def run(args):
+        from . import _commands
+        return getattr(_commands, f"run_{name}")(args)
+    return run
+
+
 # -- parser ----------------------------------------------------------------------
 def build_parser():
     """The argument parser of the ``cdl`` command."""
@@ -137,7 +143,7 @@ def _add_demo(commands):
                       help="regularisation as a fraction of lambda_max")
     demo.add_argument("--random-state", type=int, default=0, help="seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
-    demo.set_defaults(func=_run_demo)
+    demo.set_defaults(func=_command("demo"))
 
 
 def _add_preprocessing(sub):
@@ -187,7 +193,7 @@ def _add_fit(commands):
     fit.add_argument("--out", default=None, metavar="DIR",
                      help="output folder (default: cdl_output/<recording name>)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    fit.set_defaults(func=_run_fit)
+    fit.set_defaults(func=_command("fit"))
 
 
 def _add_encode(commands):
@@ -202,7 +208,7 @@ def _add_encode(commands):
                         help="output folder (default: encode-<recording name> "
                              "next to the model)")
     encode.add_argument("--quiet", action="store_true", help="no log messages")
-    encode.set_defaults(func=_run_encode)
+    encode.set_defaults(func=_command("encode"))
 
 
 def _add_report(commands):
@@ -217,7 +223,7 @@ def _add_report(commands):
     report.add_argument("--out", default=None, metavar="DIR",
                         help="output folder (default: the model's folder)")
     report.add_argument("--quiet", action="store_true", help="no log messages")
-    report.set_defaults(func=_run_report)
+    report.set_defaults(func=_command("report"))
 
 
 def _add_dripp(commands):
@@ -254,204 +260,7 @@ def _add_dripp(commands):
     dripp.add_argument("--out", default=None, metavar="DIR",
                        help="output folder (default: the model's folder)")
     dripp.add_argument("--quiet", action="store_true", help="no log messages")
-    dripp.set_defaults(func=_run_dripp)
-
-
-# -- commands ----------------------------------------------------------------------
-def _run_demo(args):
-    from .demo import run_demo
-    run_demo(out_dir=Path(args.out), duration=args.duration, sfreq=args.sfreq,
-             n_iter=args.n_iter, reg=args.reg, random_state=args.random_state,
-             verbose=not args.quiet)
-
-
-def _load_options(args):
-    montage = None if args.montage.lower() == "none" else args.montage
-    return dict(picks=args.picks, l_freq=args.l_freq, h_freq=args.h_freq,
-                notch=args.notch, sfreq=args.sfreq, montage=montage)
-
-
-def _run_fit(args):
-    import time
-
-    from . import pipeline
-    from ._logging import use_log_level
-
-    path = Path(args.recording)
-    out = Path(args.out) if args.out else Path("cdl_output") / path.stem
-    options = _load_options(args)
-    with use_log_level("WARNING" if args.quiet else "INFO"):
-        pipeline.backend_kwargs(args.backend, args.n_workers)  # fail early
-        with use_log_level("WARNING"):
-            recording = pipeline.load_for_cdl(path, **options)
-        pipeline.n_times_atom_of(args.atom_duration, recording)
-        out.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
-        model = pipeline.fit_recording(
-            recording, n_atoms=args.n_atoms, atom_duration=args.atom_duration,
-            reg=args.reg, n_iter=args.n_iter, random_state=args.random_state,
-            backend=args.backend, n_workers=args.n_workers,
-            verbose=not args.quiet)
-        elapsed = time.perf_counter() - start
-        metadata = pipeline.model_metadata(recording, options,
-                                           atom_duration=args.atom_duration)
-        written = [pipeline.save_fitted(model, out / "model.npz", metadata)]
-        written += pipeline.write_outputs(out, model, recording,
-                                          model.z_hat_).values()
-        written.append(_save_report(model, recording, model.z_hat_, path, out,
-                                    title=f"cdl fit: {path.name}"))
-    print(f"Fitted {args.n_atoms} atoms of {args.atom_duration:g} s on "
-          f"{path.name} ({recording.X.shape[1]} channels, "
-          f"{recording.X.shape[0] * recording.X.shape[2] / recording.sfreq:g} s) "
-          f"in {elapsed:.1f} s, {model.n_iter_} iterations")
-    _print_atoms(model, recording.sfreq, model.z_hat_)
-    _print_written(written)
-
-
-def _save_report(model, recording, z, path, out, title, dripp=None):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from . import pipeline
-    from ._logging import logger
-    from .report import add_dripp_section, make_report
-
-    logger.info("Writing the report (%d atoms)", model.u_hat_.shape[0])
-    report = make_report(model, title=title, info=recording.info, X=recording.X,
-                         z=z, data_summary=pipeline.data_summary(recording, path),
-                         preprocessing=recording.preprocessing)
-    if dripp is not None:
-        add_dripp_section(report, dripp["dripp"], dripp["driver_names"],
-                          lrt=dripp["lrt"], ci=dripp["ci"])
-    fname = out / "report.html"
-    report.save(fname, overwrite=True, open_browser=False, verbose=False)
-    return fname
-
-
-def _model_and_recording(args):
-    from . import pipeline
-
-    model, metadata = pipeline.load_model(args.model)
-    recording = pipeline.load_like_model(model, metadata, args.recording)
-    z, encoded = pipeline.activations_of(model, metadata, recording)
-    return model, recording, z, encoded
-
-
-def _run_encode(args):
-    from . import pipeline
-    from ._logging import use_log_level
-
-    path = Path(args.recording)
-    out = Path(args.out) if args.out else \
-        Path(args.model).parent / f"encode-{path.stem}"
-    with use_log_level("WARNING" if args.quiet else "INFO"):
-        model, metadata = pipeline.load_model(args.model)
-        recording = pipeline.load_like_model(model, metadata, path)
-        z = model.transform(recording.X)
-        out.mkdir(parents=True, exist_ok=True)
-        written = list(pipeline.write_outputs(out, model, recording, z).values())
-        written.append(_save_report(model, recording, z, path, out,
-                                    title=f"cdl encode: {path.name}"))
-    print(f"Encoded {path.name} with the {model.u_hat_.shape[0]} atoms of "
-          f"{args.model}")
-    _print_atoms(model, recording.sfreq, z)
-    _print_written(written)
-
-
-def _run_report(args):
-    from ._logging import use_log_level
-
-    out = Path(args.out) if args.out else Path(args.model).parent
-    with use_log_level("WARNING" if args.quiet else "INFO"):
-        if args.recording is None:
-            fname = _report_without_recording(args.model, out)
-        else:
-            model, recording, z, _ = _model_and_recording(args)
-            out.mkdir(parents=True, exist_ok=True)
-            fname = _save_report(model, recording, z, Path(args.recording), out,
-                                 title=f"cdl report: {Path(args.recording).name}")
-    _print_written([fname])
-
-
-def _report_without_recording(model_fname, out):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from . import pipeline
-    from .report import make_report
-
-    model, metadata = pipeline.load_model(model_fname)
-    summary = {k: metadata[k] for k in ("recording", "sfreq", "n_trials",
-                                        "n_times") if k in metadata}
-    report = make_report(model, title=f"cdl report: {Path(model_fname).name}",
-                         data_summary=summary or None,
-                         preprocessing=metadata.get("load_options"))
-    out.mkdir(parents=True, exist_ok=True)
-    fname = out / "report.html"
-    report.save(fname, overwrite=True, open_browser=False, verbose=False)
-    return fname
-
-
-def _run_dripp(args):
-    import csv
-
-    from . import pipeline
-    from ._logging import use_log_level
-    from .report import dripp_table
-
-    out = Path(args.out) if args.out else Path(args.model).parent
-    with use_log_level("WARNING" if args.quiet else "INFO"):
-        model, recording, z, _ = _model_and_recording(args)
-        pipeline.driver_names_of(recording.annotations, args.drivers)  # early
-        result = pipeline.run_dripp(
-            recording, z, drivers=args.drivers, lower=args.lower,
-            upper=args.upper, percentile=args.percentile, n_boot=args.n_boot,
-            null=args.null, n_null=args.n_null, random_state=args.random_state)
-        rows = dripp_table(result["dripp"], result["driver_names"],
-                           result["lrt"], result["ci"])
-        out.mkdir(parents=True, exist_ok=True)
-        table = out / "dripp.csv"
-        with open(table, "w", newline="") as fid:
-            writer = csv.DictWriter(fid, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        report = _save_report(model, recording, z, Path(args.recording), out,
-                              title=f"cdl dripp: {Path(args.recording).name}",
-                              dripp=result)
-    _print_rows(rows)
-    _print_written([table, report])
-
-
-# -- printing ----------------------------------------------------------------------
-def _print_atoms(model, sfreq, z):
-    from .report import BANDS, activation_counts, atom_features
-
-    rows = []
-    for count, feature in zip(activation_counts(z, sfreq),
-                              atom_features(model, sfreq=sfreq)):
-        band = max(BANDS, key=lambda b: feature[b])
-        rows.append(dict(atom=count["atom"], occurrences=count["occurrences"],
-                         rate_per_s=count["rate_per_s"],
-                         top_channels=feature["top_channels"],
-                         peak_hz=feature["peak_hz"],
-                         main_band=f"{band} ({feature[band]:.0%})"))
-    _print_rows(rows)
-
-
-def _print_rows(rows):
-    keys = list(rows[0])
-    widths = {k: max(len(k), *(len(_cell(r[k])) for r in rows)) for k in keys}
-    print("  ".join(k.rjust(widths[k]) for k in keys))
-    for row in rows:
-        print("  ".join(_cell(row[k]).rjust(widths[k]) for k in keys))
-
-
-def _cell(value):
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-def _print_written(fnames):
-    print("Wrote " + ", ".join(str(f) for f in fnames))
+    dripp.set_defaults(func=_command("dripp"))
 
 
 if __name__ == "__main__":  # pragma: no cover
