@@ -130,8 +130,8 @@ def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
 def model_metadata(recording, load_options, **extra):
     """What a model file keeps about its recording (JSON-friendly)."""
     prep = recording.preprocessing
-    return dict(recording=str(prep.get("source", [""])[0] if prep.get("source")
-                              else ""),
+    sources = prep.get("source") or [""]
+    return dict(recording=str(sources[0]),
                 load_options={**LOAD_DEFAULTS, **load_options},
                 scale=prep["scale"], sfreq=recording.sfreq,
                 n_trials=int(recording.X.shape[0]),

@@ -226,3 +226,43 @@ def test_help_and_usage_errors(capsys):
     assert "argument --n-atoms: expected a positive integer, got '0'" in \
         capsys.readouterr().err
     assert main([]) == 2  # no command: the help, and a usage exit code
+
+
+def _fif(path, names=("Fz", "Cz", "Pz", "Oz", "C3"), sfreq=100., seed=0):
+    rng = np.random.RandomState(seed)
+    info = mne.create_info(list(names), sfreq, "eeg")
+    raw = mne.io.RawArray(1e-5 * rng.randn(len(names), int(20 * sfreq)), info,
+                          verbose=False)
+    raw.set_annotations(mne.Annotations([2., 6., 11.], [0.] * 3, ["A", "B", "A"]))
+    raw.save(path, verbose=False)
+    return path
+
+
+def test_encode_checks_channels_and_rate(capsys, tmp_path):
+    fif = _fif(tmp_path / "train_raw.fif")
+    out = tmp_path / "fit"
+    assert main(["fit", str(fif), "--n-atoms", "2", "--atom-duration", "0.2",
+                 "--n-iter", "2", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    model = str(out / "model.npz")
+    assert cdl.read_model(model).info_.get_montage() is not None  # auto montage
+    line = _error_line(capsys, ["encode", model, str(_fif(
+        tmp_path / "fewer_raw.fif", names=("Fz", "Cz", "Pz", "Oz")))])
+    assert line.endswith("lacks 1 channel(s) of the model: ['C3'].")
+    line = _error_line(capsys, ["encode", model, str(_fif(
+        tmp_path / "fast_raw.fif", sfreq=200.))])
+    assert "sampled at 200 Hz after preprocessing, the model at 100 Hz" in line
+    line = _error_line(capsys, ["dripp", model, str(fif), "--drivers", "A,C"])
+    assert line.endswith("No annotation ['C'] in the recording; it has "
+                         "['A', 'B'].")
+    # the same recording with its channels in another order: same activations
+    shuffled = mne.io.read_raw_fif(fif, preload=True, verbose=False)
+    shuffled.reorder_channels(["C3", "Oz", "Pz", "Cz", "Fz"])
+    shuffled.save(tmp_path / "shuffled_raw.fif", verbose=False)
+    for name, path in (("same", fif), ("shuffled", tmp_path / "shuffled_raw.fif")):
+        assert main(["encode", model, str(path), "--out", str(tmp_path / name),
+                     "--quiet"]) == 0
+    same = mne.read_events(tmp_path / "same" / "activations-eve.fif")
+    assert len(same) > 0
+    np.testing.assert_array_equal(
+        same, mne.read_events(tmp_path / "shuffled" / "activations-eve.fif"))
