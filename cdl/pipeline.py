@@ -11,6 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from ._logging import logger
+from ._pipeline_dripp import driver_names_of, run_dripp
+
+__all__ = ["LOAD_DEFAULTS", "activations_of", "backend_kwargs", "data_summary",
+           "driver_names_of", "fit_recording", "load_for_cdl", "load_like_model",
+           "load_model", "model_metadata", "n_times_atom_of", "run_dripp",
+           "save_fitted", "write_outputs"]
 
 #: How ``cdl fit`` reads a recording unless told otherwise.
 LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq=1., h_freq=None,
@@ -56,7 +62,20 @@ def load_for_cdl(path, scale=None, **load_options):
 
 
 def n_times_atom_of(atom_duration, recording):
-    """Atom length in samples, checked against the length of the trials."""
+    """Atom length in samples, checked against the length of the trials.
+
+    Parameters
+    ----------
+    atom_duration : float
+        Atom length in seconds.
+    recording : data_fetchers.Recording
+        Gives the sampling rate and the trial length.
+
+    Returns
+    -------
+    n_times_atom : int
+        At least 2 samples.
+    """
     if not atom_duration > 0:
         raise ValueError(f"atom duration must be > 0 s, got {atom_duration}.")
     n_times_atom = max(2, int(round(atom_duration * recording.sfreq)))
@@ -70,7 +89,21 @@ def n_times_atom_of(atom_duration, recording):
 
 
 def backend_kwargs(backend, n_workers=None):
-    """Estimator parameters of a z-step backend ('local' or 'mpi')."""
+    """Estimator parameters of a z-step backend.
+
+    Parameters
+    ----------
+    backend : 'local' | 'mpi'
+        In-process z-step, or distributed DICOD.
+    n_workers : int | None
+        Workers of the 'mpi' backend.
+
+    Returns
+    -------
+    kwargs : dict
+        Empty for 'local'; ``solver_z='dicod', n_workers=...`` for 'mpi'
+        (a ValueError when this installation has no DICOD z-step).
+    """
     from .coding import SOLVERS
     from .estimators import BatchCDL
 
@@ -128,7 +161,24 @@ def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
 
 
 def model_metadata(recording, load_options, **extra):
-    """What a model file keeps about its recording (JSON-friendly)."""
+    """What a model file keeps about its recording (JSON-friendly).
+
+    Parameters
+    ----------
+    recording : data_fetchers.Recording
+        From :func:`load_for_cdl`.
+    load_options : dict
+        The options given to :func:`load_for_cdl`.
+    **extra
+        More entries (e.g. ``atom_duration``).
+
+    Returns
+    -------
+    metadata : dict
+        ``recording`` (file), ``load_options``, ``scale``, ``sfreq``,
+        ``n_trials``, ``n_times``, ``trial_starts``, ``first_samp`` and
+        ``extra``.
+    """
     prep = recording.preprocessing
     sources = prep.get("source") or [""]
     return dict(recording=str(sources[0]),
@@ -141,7 +191,20 @@ def model_metadata(recording, load_options, **extra):
 
 
 def save_fitted(model, fname, metadata):
-    """Save a fitted estimator and its metadata to ``fname`` (``.npz``)."""
+    """Save a fitted estimator and its metadata, replacing ``fname``.
+
+    Parameters
+    ----------
+    model : fitted CDL estimator
+    fname : path-like
+        ``.npz`` file.
+    metadata : dict
+        From :func:`model_metadata`.
+
+    Returns
+    -------
+    fname : Path
+    """
     from .io import set_model_metadata
 
     if "metadata" in inspect.signature(model.save).parameters:
@@ -154,6 +217,11 @@ def save_fitted(model, fname, metadata):
 
 def load_model(fname):
     """Read a model file and its metadata.
+
+    Parameters
+    ----------
+    fname : path-like
+        ``.npz`` model file.
 
     Returns
     -------
@@ -168,6 +236,15 @@ def load_model(fname):
 
 def load_like_model(model, metadata, path):
     """Read a recording with the preprocessing and channels of a model.
+
+    Parameters
+    ----------
+    model : fitted CDL estimator
+        Gives the channels (``info_``) and the atom length.
+    metadata : dict
+        The model file's metadata (preprocessing and scale).
+    path : path-like
+        Recording file.
 
     Returns
     -------
@@ -203,6 +280,14 @@ def load_like_model(model, metadata, path):
 def activations_of(model, metadata, recording):
     """Activations of a recording: ``z_hat_`` if it is the fitted one, else encode.
 
+    Parameters
+    ----------
+    model : fitted CDL estimator
+    metadata : dict
+        The model file's metadata (gives the fitted recording's file).
+    recording : data_fetchers.Recording
+        From :func:`load_like_model`.
+
     Returns
     -------
     z : ndarray of shape (n_trials, n_atoms, n_times_valid)
@@ -223,6 +308,16 @@ def activations_of(model, metadata, recording):
 def write_outputs(out_dir, model, recording, z):
     """Write the activations as annotations and events files.
 
+    Parameters
+    ----------
+    out_dir : path-like
+        Existing folder.
+    model : fitted CDL estimator
+    recording : data_fetchers.Recording
+        Gives the trial layout, ``first_samp`` and the measurement date.
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        Activations of ``recording``.
+
     Returns
     -------
     fnames : dict of str to Path
@@ -241,7 +336,20 @@ def write_outputs(out_dir, model, recording, z):
 
 
 def data_summary(recording, path=None):
-    """Table entries describing a preprocessed recording."""
+    """Table entries describing a preprocessed recording.
+
+    Parameters
+    ----------
+    recording : data_fetchers.Recording
+    path : path-like | None
+        Its file.
+
+    Returns
+    -------
+    summary : dict
+        File, channels, trials, seconds per trial, sampling rate, counts of
+        the annotation types.
+    """
     n_trials, n_channels, n_times = recording.X.shape
     return dict(file=str(path) if path else "-", channels=n_channels,
                 trials=n_trials, seconds_per_trial=round(n_times / recording.sfreq, 3),
@@ -253,78 +361,3 @@ def _annotation_counts(annotations):
     names, counts = np.unique([str(d) for d in annotations.description],
                               return_counts=True)
     return ", ".join(f"{n} ({c})" for n, c in zip(names, counts))
-
-
-def driver_names_of(annotations, drivers=None):
-    """Annotation types used as DriPP drivers (not BAD/EDGE, not atoms)."""
-    available = sorted({str(d) for d in annotations.description})
-    usable = [d for d in available if not d.upper().startswith(("BAD", "EDGE"))
-              and not d.startswith("atom_")]
-    if drivers is None:
-        if not usable:
-            raise ValueError(f"The recording has no annotation to use as a "
-                             f"driver (found {available or 'none'}).")
-        return usable
-    missing = [d for d in drivers if d not in available]
-    if missing:
-        raise ValueError(f"No annotation {missing} in the recording; it has "
-                         f"{available or 'none'}.")
-    return list(drivers)
-
-
-def run_dripp(recording, z, drivers=None, lower=0.03, upper=0.8, percentile=0.,
-              n_boot=100, null="chi2", n_null=99, random_state=0):
-    """DriPP of every atom against every annotation type of a recording.
-
-    Parameters
-    ----------
-    recording : data_fetchers.Recording
-        Gives the annotations, trial layout and sampling rate.
-    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
-        Activations of the recording.
-    drivers : list of str | None
-        Annotation descriptions used as drivers; None: all but BAD/EDGE.
-    lower, upper : float
-        Kernel support (s after each driver event).
-    percentile : float
-        Keep the activation peaks above this percentile of each atom's peaks.
-    n_boot : int
-        Bootstrap replicates for the confidence intervals (0: none).
-    null : 'chi2' | 'chibar' | 'bootstrap'
-        Null distribution of the likelihood-ratio tests (see
-        :mod:`cdl.dripp.stats`: 'chi2' is fast and slightly liberal,
-        'bootstrap' calibrated and slower).
-    n_null : int
-        Simulations of the 'bootstrap' null.
-    random_state : int | None
-        Seed of the bootstraps.
-
-    Returns
-    -------
-    result : dict
-        ``dripp`` (fitted :class:`cdl.dripp.DriPP`), ``driver_names``,
-        ``lrt`` (likelihood-ratio tests) and ``ci`` (None if ``n_boot=0``).
-    """
-    from .dripp import fit_dripp_from_annotations
-
-    names = driver_names_of(recording.annotations, drivers)
-    z = np.asarray(z)
-    n_trials, n_atoms, n_valid = z.shape
-    starts = np.asarray(recording.trial_starts)
-    n_total = int(starts.max()) + recording.X.shape[2]
-    z_cont = np.zeros((n_atoms, n_total))  # trials back in their place in time
-    for n, start in enumerate(starts):
-        z_cont[:, start:start + n_valid] = np.maximum(z[n], 0)
-    annotations = recording.annotations
-    first_samp = recording.first_samp if annotations.orig_time is not None else 0
-    dripp, names = fit_dripp_from_annotations(
-        z_cont, recording.sfreq, annotations, event_id=names, lower=lower,
-        upper=upper, threshold="percentile", value=percentile,
-        first_samp=first_samp, t_max=n_total / recording.sfreq)
-    lrt = dripp.likelihood_ratio_test(null=null, n_boot=n_null,
-                                      random_state=random_state)
-    ci = None
-    if n_boot:
-        logger.info("Bootstrap confidence intervals (%d replicates)", n_boot)
-        ci = dripp.bootstrap_ci(n_boot=n_boot, random_state=random_state)
-    return dict(dripp=dripp, driver_names=names, lrt=lrt, ci=ci)

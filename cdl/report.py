@@ -228,9 +228,20 @@ def atom_features(model, info=None, sfreq=None, n_top=3):
 
 
 def activation_counts(z, sfreq):
-    """Rows ``atom, occurrences, rate_per_s, mean_amplitude`` of activations.
+    """How often each atom occurs.
 
-    An occurrence is a positive local maximum of the activations.
+    Parameters
+    ----------
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        Activations.
+    sfreq : float
+        Sampling frequency in Hz.
+
+    Returns
+    -------
+    rows : list of dict
+        Per atom: ``atom``, ``occurrences`` (positive local maxima of the
+        activations), ``rate_per_s`` and ``mean_amplitude`` of those maxima.
     """
     z = np.asarray(z)
     duration = z.shape[0] * z.shape[2] / sfreq
@@ -246,7 +257,18 @@ def activation_counts(z, sfreq):
 
 
 def model_parameters(model):
-    """Scalar parameters of a model and what its fit gave."""
+    """Scalar parameters of a model and what its fit gave.
+
+    Parameters
+    ----------
+    model : fitted CDL estimator
+
+    Returns
+    -------
+    params : dict
+        Parameters that are numbers, strings, booleans or None, plus
+        ``n_iter_done`` and ``final_objective``.
+    """
     params = {k: v for k, v in sorted(model.get_params().items())
               if isinstance(v, (int, float, str, bool, type(None)))}
     params.update(n_iter_done=int(model.n_iter_),
@@ -255,7 +277,17 @@ def model_parameters(model):
 
 
 def table(rows):
-    """Small HTML table from a list of dicts with the same keys."""
+    """Small HTML table from a list of dicts with the same keys.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per row; the keys of the first one are the columns.
+
+    Returns
+    -------
+    html : str
+    """
     keys = list(rows[0])
     head = "".join(f"<th>{escape(str(k))}</th>" for k in keys)
     body = "".join("<tr>" + "".join(f"<td>{escape(_fmt(r[k]))}</td>" for k in keys)
@@ -264,7 +296,16 @@ def table(rows):
 
 
 def key_value_table(mapping):
-    """Two-column HTML table (name, value) of a dict."""
+    """Two-column HTML table (name, value) of a dict.
+
+    Parameters
+    ----------
+    mapping : dict
+
+    Returns
+    -------
+    html : str
+    """
     body = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(_fmt(v))}</td></tr>"
                    for k, v in mapping.items())
     return f"<table class='table table-sm'>{body}</table>"

@@ -37,6 +37,16 @@ def _uv_of(model):
 def waveform_spectrum(v, sfreq, n_fft=None):
     """Power spectrum of a waveform, zero-padded to ``n_fft`` samples.
 
+    Parameters
+    ----------
+    v : ndarray of shape (n_times_atom,)
+        Waveform.
+    sfreq : float
+        Sampling frequency in Hz.
+    n_fft : int | None
+        FFT length; default: the next power of two above ``4 * len(v)``
+        (at least 256).
+
     Returns
     -------
     freqs : ndarray of shape (n_freqs,)
@@ -101,7 +111,17 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
 
 
 def plot_pattern(u_k, info, ax):
-    """Topomap of one spatial pattern, or bars when there are no positions."""
+    """Topomap of one spatial pattern, or bars when there are no positions.
+
+    Parameters
+    ----------
+    u_k : ndarray of shape (n_channels,)
+        Spatial pattern (or any value per channel).
+    info : mne.Info | None
+        Channel positions; without them (or with None) a bar plot is drawn.
+    ax : instance of matplotlib.axes.Axes
+        Where to draw.
+    """
     if info is not None and _has_positions(info):
         import mne
         mne.viz.plot_topomap(u_k, info, axes=ax, show=False, contours=0)
@@ -130,6 +150,7 @@ def plot_activations(z, sfreq=1., trial=0, atoms=None, show=True):
     atoms : list of int | None
         Atoms to show (all by default).
     show : bool
+        Show the figure.
 
     Returns
     -------
@@ -162,6 +183,7 @@ def plot_convergence(pobj, times=None, show=True):
     times : array-like | None
         Cumulative times of the same entries.
     show : bool
+        Show the figure.
 
     Returns
     -------
