@@ -69,7 +69,7 @@ def run_dripp(recording, z, drivers=None, lower=0.03, upper=0.8, percentile=0.,
 
     names = driver_names_of(recording.annotations, drivers)
     z = np.asarray(z)
-    n_trials, n_atoms, n_valid = z.shape
+    _, n_atoms, n_valid = z.shape
     starts = np.asarray(recording.trial_starts)
     n_total = int(starts.max()) + recording.X.shape[2]
     z_cont = np.zeros((n_atoms, n_total))  # trials back in their place in time

@@ -19,8 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from ._logging import warn
-from ._modelfile import (FORMAT_VERSION, read_model, read_model_metadata,
-                         save_model, set_model_metadata)
+from ._modelfile import (
+    FORMAT_VERSION,
+    read_model,
+    read_model_metadata,
+    save_model,
+    set_model_metadata,
+)
 
 __all__ = ["FORMAT_VERSION", "activations_to_annotations",
            "activations_to_events", "epochs_to_X", "mne_to_X",

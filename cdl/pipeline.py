@@ -78,7 +78,7 @@ def n_times_atom_of(atom_duration, recording):
     """
     if not atom_duration > 0:
         raise ValueError(f"atom duration must be > 0 s, got {atom_duration}.")
-    n_times_atom = max(2, int(round(atom_duration * recording.sfreq)))
+    n_times_atom = max(2, round(atom_duration * recording.sfreq))
     n_times = recording.X.shape[2]
     if n_times_atom > n_times:
         raise ValueError(

@@ -116,10 +116,10 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
     import matplotlib.pyplot as plt
 
     rows = dripp_table(dripp, driver_names, lrt, ci)
-    notes = ["alpha: expected extra occurrences per driver event; m, sigma: "
-             "latency and jitter (s) of the kernel, a Gaussian truncated to "
-             f"[{dripp.lower:g}, {dripp.upper:g}] s; baseline: occurrences "
-             "per second."]
+    notes = [("alpha: expected extra occurrences per driver event; m, sigma: "
+              "latency and jitter (s) of the kernel, a Gaussian truncated to "
+              f"[{dripp.lower:g}, {dripp.upper:g}] s; baseline: occurrences "
+              "per second.")]
     if ci is not None:
         notes.append(f"[low, high]: {ci.get('level', 0.95):.0%} bootstrap "
                      f"intervals (driver epochs resampled).")
@@ -166,7 +166,7 @@ def dripp_table(dripp, driver_names, lrt=None, ci=None):
     for k in range(n_atoms):
         for p in range(n_drivers):
             row = dict(atom=k, driver=driver_names[p],
-                       n_events=int(len(dripp.atom_times_[k])))
+                       n_events=len(dripp.atom_times_[k]))
             row["baseline"] = _with_ci(dripp.baseline_[k],
                                        None if ci is None else ci["baseline"][k])
             for name in ("alpha", "m", "sigma"):

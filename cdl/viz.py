@@ -303,7 +303,7 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=-0.1,
                          f"with the {z.shape[0]} trial(s) of z, got {X.shape}.")
     n_times_atom = v.shape[1]
     tmax = n_times_atom / sfreq + 0.1 if tmax is None else tmax
-    n_before, n_after = int(round(-tmin * sfreq)), int(round(tmax * sfreq))
+    n_before, n_after = round(-tmin * sfreq), round(tmax * sfreq)
     if n_before + n_after < 1:
         raise ValueError(f"tmax must be larger than tmin, got {tmin}, {tmax}.")
     atoms = list(range(len(u)) if atoms is None else atoms)

@@ -73,7 +73,7 @@ def read_raw(path):
         warnings.simplefilter("always")
         try:
             raw = mne.io.read_raw(path, preload=True, verbose=False)
-        except Exception as err:  # readers fail in many ways on a wrong file
+        except Exception as err:  # noqa: BLE001 (readers fail in many ways)
             raise ValueError(
                 f"MNE could not read {path} as a raw recording: it is "
                 f"corrupted, truncated or in an unsupported format "

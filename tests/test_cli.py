@@ -23,7 +23,7 @@ def _cdl(*args, cwd=None):
     env = dict(os.environ, MPLBACKEND="Agg", COLUMNS="100")
     return subprocess.run([sys.executable, "-m", "cdl.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env=env)
+                          env=env, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,17 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from cdl import BatchCDL  # noqa: E402
-from cdl.dripp import DriPP, simulate_drivers, simulate_dripp  # noqa: E402
+from cdl.dripp import DriPP, simulate_dripp, simulate_drivers  # noqa: E402
 from cdl.simulate import simulate_eeg  # noqa: E402
-from cdl.viz import (atom_locked_average, plot_activations,  # noqa: E402
-                     plot_atom_evoked, plot_atoms, plot_convergence,
-                     plot_dripp_intensity, waveform_spectrum)
+from cdl.viz import (  # noqa: E402
+    atom_locked_average,
+    plot_activations,
+    plot_atom_evoked,
+    plot_atoms,
+    plot_convergence,
+    plot_dripp_intensity,
+    waveform_spectrum,
+)
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +132,11 @@ def test_plot_atom_evoked(fitted):
     lines = fig.axes[0].get_lines()
     top = int(np.argmax(np.abs(u)))
     # the atom's component at its strongest channel: what it adds there
-    component = [ln for ln in lines
-                 if ln.get_label() == f"atom component at channel {top}"][0]
+    component = next(ln for ln in lines
+                     if ln.get_label() == f"atom component at channel {top}")
     np.testing.assert_allclose(component.get_ydata()[:40], 2. * u[top] * v,
                                atol=0.01)
-    scaled = [ln for ln in lines if ln.get_label() == "waveform v (scaled)"][0]
+    scaled = next(ln for ln in lines if ln.get_label() == "waveform v (scaled)")
     np.testing.assert_allclose(scaled.get_ydata(), 2. * u[top] * v, atol=0.01)
 
     model, X_eeg = fitted

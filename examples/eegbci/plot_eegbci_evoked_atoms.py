@@ -16,6 +16,8 @@ it makes up. Unlike the ERP, the atoms say in which epochs, and when, each
 waveform occurred, and they separate the ocular part from the posterior one.
 """
 # %%
+import itertools
+
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
@@ -59,7 +61,7 @@ onset_times = tmin + np.arange(z.shape[2]) / sfreq
 bins = np.arange(tmin, onset_times[-1] + 0.1, 0.1)
 locking = np.zeros((z.shape[1], len(bins) - 1))
 for k in range(z.shape[1]):
-    for b, (start, stop) in enumerate(zip(bins[:-1], bins[1:])):
+    for b, (start, stop) in enumerate(itertools.pairwise(bins)):
         in_bin = (onset_times >= start) & (onset_times < stop)
         locking[k, b] = (z[:, k, in_bin] > 0).any(axis=1).mean()
 features = atom_features(model)

@@ -29,7 +29,7 @@ if recording is not None:
     from cdl import BatchCDL
 
     sfreq = recording.sfreq
-    model = BatchCDL(n_atoms=10, n_times_atom=int(round(0.53 * sfreq)), reg=0.2,
+    model = BatchCDL(n_atoms=10, n_times_atom=round(0.53 * sfreq), reg=0.2,
                      n_iter=50, window=True, D_init="chunk", sort_atoms=True,
                      random_state=0)
     model.fit(recording.X)
