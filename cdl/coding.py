@@ -21,9 +21,9 @@ from .objective import (_reconstruct as reconstruct, compute_DtD, correlate,
 
 SOLVERS = ("lgcd", "gcd", "fista", "l-bfgs")
 STOPS = ("tol", "gap")
-# Coordinate descent runs in compiled calls of a few sweeps each, sized so that
-# one call lasts about this long: Ctrl-C is seen between calls.
-CALL_SECONDS = 0.05
+# Coordinate descent runs in compiled calls of a few sweeps each, over about
+# this many coordinates per call (tens of ms): Ctrl-C is seen between calls.
+SWEEP_BUDGET = 2 ** 22
 
 
 @verbose
@@ -192,7 +192,7 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
     if solver == "gcd":
         seg_len = n_times_valid
     reg_k = reg.astype(X_n.dtype)
-    state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len, beta=None)
+    state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len)
     # Changes of z are compared with tol times the scale of the signal (as in
     # alphacsc), so that tol means the same for data in volts or in units.
     scale = float(np.std(X_n))
@@ -214,32 +214,28 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
 def _coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
     """LGCD in compiled calls of a few sweeps each (interruptible by Ctrl-C).
 
-    The kernel rescans the segments at the start of each call, which gives the
-    same updates as one long call (up to exact ties between candidates).
+    The kernel state (activations, beta and the best candidate of every
+    segment) persists across calls, so the calls give exactly the updates of
+    one long call. About ``SWEEP_BUDGET`` coordinates are swept per call.
     """
     z = state["z"]
-    if state["beta"] is None:
+    if state.get("lgcd") is None:
         residual = X_n - reconstruct(z[None], D, X_n.shape[0])[0]
         norms = np.diagonal(state["DtD"][:, :, state["DtD"].shape[2] // 2])
-        state["beta"] = correlate(residual, D) + z * norms[:, None]
-    n_sweeps = n_updates = 0
-    per_call = state.get("sweeps_per_call", 1)
-    while n_sweeps < max_iter:
-        t_start = time.perf_counter()
-        n_s, n_u, max_change = lgcd_kernels.lgcd(
-            state["beta"], z, state["DtD"], reg, tol,
-            min(per_call, max_iter - n_sweeps), state["seg_len"], positive,
+        beta = correlate(residual, D) + z * norms[:, None]
+        state["lgcd"] = lgcd_kernels.lgcd_init(
+            beta, z, state["DtD"], reg, state["seg_len"], positive,
             state["frozen"])
+    per_call = max(1, SWEEP_BUDGET // max(z.size, 1))
+    n_sweeps = n_updates = 0
+    while n_sweeps < max_iter:
+        n_s, n_u, max_change = lgcd_kernels.lgcd_run(
+            state["lgcd"], tol, min(per_call, max_iter - n_sweeps))
         n_sweeps += n_s
         n_updates += n_u
-        if max_change <= tol:
+        if max_change <= tol or n_s == 0:
             break
-        elapsed = time.perf_counter() - t_start
-        if elapsed < CALL_SECONDS / 2:
-            per_call *= 2
-        elif elapsed > CALL_SECONDS and per_call > 1:
-            per_call //= 2
-    state["sweeps_per_call"] = per_call
+    lgcd_kernels.lgcd_result(state["lgcd"], z)
     return n_sweeps, n_updates
 
 

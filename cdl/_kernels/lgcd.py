@@ -149,39 +149,20 @@ def _scan(g, z, shift, positive, frozen, start, stop, buf, bits, best_bits,
 
 
 @jit
-def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
-         frozen):  # pragma: no cover
-    """Run LGCD on one trial, updating ``z`` and ``beta`` in place.
+def lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen):  # pragma: no cover
+    """Build the state of LGCD for one trial (see :func:`lgcd`).
 
-    Parameters
-    ----------
-    beta : ndarray of shape (n_atoms, n_times_valid)
-        ``(D_k corr residual)(t) + z[k, t] * ||D_k||^2``, kept current.
-    z : ndarray of shape (n_atoms, n_times_valid)
-        Activations, updated in place.
-    DtD : ndarray of shape (n_atoms, n_atoms, 2 * n_times_atom - 1)
-        Atom cross-correlations (see ``stats.compute_DtD_full_rank``).
-    reg : ndarray of shape (n_atoms,)
-        Regularisation per atom.
-    tol : float
-        Stop when no coordinate would change by more than ``tol``.
-    max_sweeps : int
-        Maximum number of passes over all segments.
-    seg_len : int
-        Segment length; ``n_times_valid`` gives greedy coordinate descent.
-    positive : bool
-        Constrain activations to be non-negative.
-    frozen : ndarray of bool, shape (n_atoms, n_times_valid) or (0, 0)
-        Coordinates that must not change (empty: none).
+    Work time-major, so that the atoms of a time window are one contiguous
+    block and each update or scan is a single vectorised loop, and on
+    ``g = (beta - reg) / ||D_k||^2``, the new value of a coordinate (when > 0).
+    The state carries the best candidate of every segment, so that runs of a
+    few sweeps each give exactly the result of one long run.
 
     Returns
     -------
-    n_sweeps : int
-        Passes done.
-    n_updates : int
-        Coordinate updates done.
-    max_change : float
-        Largest remaining candidate change (below ``tol`` on convergence).
+    state : tuple
+        ``(g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len,
+        positive)``, to pass to :func:`lgcd_run` and :func:`lgcd_result`.
     """
     n_atoms, n_times_valid = z.shape
     n_times_atom = (DtD.shape[2] + 1) // 2
@@ -192,9 +173,6 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
         norm_k = DtD[k, k, n_times_atom - 1]
         if norm_k > 0:
             inv_norms[k] = 1. / norm_k
-    # Work time-major, so that the atoms of a time window are one contiguous
-    # block and each update or scan is a single vectorised loop, and on
-    # g = (beta - reg) / ||D_k||^2, the new value of a coordinate (when > 0).
     g = np.empty(n_times_valid * K, dtype=beta.dtype)
     for t in range(n_times_valid):
         for k in range(K):
@@ -215,7 +193,7 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
     # Candidate changes are only compared: float32 halves the memory traffic.
     buf = np.zeros(block * K, dtype=np.float32)
     bits = buf.view(np.int32)
-    # Per segment: best candidate change (int64 bits of a double) and where.
+    # Per segment: best candidate change (int32 bits of a float32) and where.
     best_bits = np.zeros(n_seg, dtype=np.int32)
     best_i = np.zeros(n_seg, dtype=np.int64)
     for s in range(n_seg):
@@ -223,11 +201,34 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
         b = min((s + 1) * seg_len, n_times_valid) * K
         best_bits[s], best_i[s] = _scan(g, z_t, shift, positive, frozen_t, a, b,
                                         buf, bits, 0, a)
-    tol_bits = np.array([max(tol, 0.)], dtype=np.float32).view(np.int32)[0]
+    return (g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len,
+            positive)
 
+
+@jit
+def lgcd_run(state, tol, max_sweeps):  # pragma: no cover
+    """Run up to ``max_sweeps`` passes of LGCD on a state from :func:`lgcd_init`.
+
+    Returns
+    -------
+    n_sweeps : int
+        Passes done.
+    n_updates : int
+        Coordinate updates done.
+    max_change : float
+        Largest remaining candidate change (below ``tol`` on convergence).
+    """
+    g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len, positive = state
+    n_seg = best_bits.shape[0]
+    K = DtD_t.shape[0]
+    n_times_atom = (DtD_t.shape[1] // K + 1) // 2
+    n_times_valid = g.shape[0] // K
+    buf = np.zeros(max(seg_len, 2 * n_times_atom) * K, dtype=np.float32)
+    bits = buf.view(np.int32)
+    tol_bits = np.array([max(tol, 0.)], dtype=np.float32).view(np.int32)[0]
     n_updates = 0
     n_sweeps = 0
-    for _ in range(max_sweeps):
+    while n_sweeps < max_sweeps and _max_bits(best_bits, n_seg) > tol_bits:
         n_sweeps += 1
         for s in range(n_seg):
             if best_bits[s] <= tol_bits:
@@ -274,13 +275,72 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
                         if frozen_t[lo + i]:
                             buf[i] = 0.
                 best_bits[s2], best_i[s2] = _fold_best(bits, n, lo, bb, bi)
-        if _max_bits(best_bits, n_seg) <= tol_bits:
-            break
-    for t in range(n_times_valid):
-        for k in range(K):
-            z[k, t] = z_t[t * K + k]
-            if inv_norms[k] > 0:
-                beta[k, t] = g[t * K + k] / inv_norms[k] + reg[k]
     max_change = float(np.array([_max_bits(best_bits, n_seg)],
                                 dtype=np.int32).view(np.float32)[0])
     return n_sweeps, n_updates, max_change
+
+
+@jit
+def lgcd_result(state, z):  # pragma: no cover
+    """Write the activations of an LGCD state into ``z`` (n_atoms, n_times_valid)."""
+    z_t = state[1]
+    K, n_times_valid = z.shape
+    for t in range(n_times_valid):
+        for k in range(K):
+            z[k, t] = z_t[t * K + k]
+
+
+@jit
+def lgcd_beta(state, DtD, reg, beta):  # pragma: no cover
+    """Write ``beta`` (n_atoms, n_times_valid) of an LGCD state (atoms of zero
+    norm keep the values they had)."""
+    g = state[0]
+    K, n_times_valid = beta.shape
+    n_times_atom = (DtD.shape[2] + 1) // 2
+    for k in range(K):
+        norm_k = DtD[k, k, n_times_atom - 1]
+        if norm_k > 0:
+            for t in range(n_times_valid):
+                beta[k, t] = g[t * K + k] * norm_k + reg[k]
+
+
+@jit
+def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
+         frozen):  # pragma: no cover
+    """Run LGCD on one trial, updating ``z`` and ``beta`` in place.
+
+    Parameters
+    ----------
+    beta : ndarray of shape (n_atoms, n_times_valid)
+        ``(D_k corr residual)(t) + z[k, t] * ||D_k||^2``, kept current.
+    z : ndarray of shape (n_atoms, n_times_valid)
+        Activations, updated in place.
+    DtD : ndarray of shape (n_atoms, n_atoms, 2 * n_times_atom - 1)
+        Atom cross-correlations (see ``stats.compute_DtD_full_rank``).
+    reg : ndarray of shape (n_atoms,)
+        Regularisation per atom.
+    tol : float
+        Stop when no coordinate would change by more than ``tol``.
+    max_sweeps : int
+        Maximum number of passes over all segments.
+    seg_len : int
+        Segment length; ``n_times_valid`` gives greedy coordinate descent.
+    positive : bool
+        Constrain activations to be non-negative.
+    frozen : ndarray of bool, shape (n_atoms, n_times_valid) or (0, 0)
+        Coordinates that must not change (empty: none).
+
+    Returns
+    -------
+    n_sweeps : int
+        Passes done.
+    n_updates : int
+        Coordinate updates done.
+    max_change : float
+        Largest remaining candidate change (below ``tol`` on convergence).
+    """
+    state = lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen)
+    result = lgcd_run(state, tol, max_sweeps)
+    lgcd_result(state, z)
+    lgcd_beta(state, DtD, reg, beta)
+    return result
