@@ -1,0 +1,139 @@
+"""Kernels for 2-D atoms on images, and statistics over a box of activations.
+
+Shapes: images ``X`` (n_channels, height, width), atoms ``D`` (n_atoms,
+n_channels, h, w), activations ``z`` (n_atoms, height - h + 1, width - w + 1).
+The conventions extend the 1-D ones of :mod:`cdl._kernels.stats` axis by axis:
+``DtD[k, l, dh + h - 1, dw + w - 1] = sum D[k, c, i, j] D[l, c, i + dh, j + dw]``
+and ``ztz[k, l, dh + h - 1, dw + w - 1] = sum_p z[k, p] z[l, p + (dh, dw)]``.
+A 1-D signal is an image of height 1.
+"""
+import numpy as np
+
+from . import jit
+
+
+@jit
+def correlate_2d(X, D):  # pragma: no cover
+    """``(D_k corr X)(p) = sum_{c, i, j} D[k, c, i, j] X[c, p + (i, j)]``.
+
+    Returns
+    -------
+    out : ndarray of shape (n_atoms, height - h + 1, width - w + 1)
+    """
+    n_atoms, n_channels, a_h, a_w = D.shape
+    o_h = X.shape[1] - a_h + 1
+    o_w = X.shape[2] - a_w + 1
+    out = np.zeros((n_atoms, o_h, o_w), dtype=X.dtype)
+    for k in range(n_atoms):
+        for c in range(n_channels):
+            for i in range(a_h):
+                for j in range(a_w):
+                    d = D[k, c, i, j]
+                    if d == 0:
+                        continue
+                    for h in range(o_h):
+                        row = X[c, h + i, j:j + o_w]
+                        acc = out[k, h]
+                        for t in range(o_w):
+                            acc[t] += d * row[t]
+    return out
+
+
+@jit
+def reconstruct_2d(z, D):  # pragma: no cover
+    """``X_hat[c, p + (i, j)] += z[k, p] D[k, c, i, j]`` over the non-zeros of z.
+
+    Returns
+    -------
+    X_hat : ndarray of shape (n_channels, z_height + h - 1, z_width + w - 1)
+    """
+    n_atoms, n_channels, a_h, a_w = D.shape
+    X_hat = np.zeros((n_channels, z.shape[1] + a_h - 1, z.shape[2] + a_w - 1),
+                     dtype=D.dtype)
+    for k in range(n_atoms):
+        for h in range(z.shape[1]):
+            for w in range(z.shape[2]):
+                a = z[k, h, w]
+                if a == 0:
+                    continue
+                for c in range(n_channels):
+                    for i in range(a_h):
+                        for j in range(a_w):
+                            X_hat[c, h + i, w + j] += a * D[k, c, i, j]
+    return X_hat
+
+
+@jit
+def compute_DtD_2d(D):  # pragma: no cover
+    """Atom cross-correlations, shape (n_atoms, n_atoms, 2 h - 1, 2 w - 1)."""
+    n_atoms, n_channels, a_h, a_w = D.shape
+    DtD = np.zeros((n_atoms, n_atoms, 2 * a_h - 1, 2 * a_w - 1), dtype=D.dtype)
+    for k in range(n_atoms):
+        for m in range(n_atoms):
+            for dh in range(-a_h + 1, a_h):
+                for dw in range(-a_w + 1, a_w):
+                    acc = 0.
+                    for c in range(n_channels):
+                        for i in range(max(0, -dh), min(a_h, a_h - dh)):
+                            for j in range(max(0, -dw), min(a_w, a_w - dw)):
+                                acc += D[k, c, i, j] * D[m, c, i + dh, j + dw]
+                    DtD[k, m, dh + a_h - 1, dw + a_w - 1] = acc
+    return DtD
+
+
+@jit
+def accumulate_ztz_box(z, box, ztz):  # pragma: no cover
+    """Add ``sum_{p in box} z[k, p] z[l, p + d]`` to ``ztz[k, l, d]`` in place.
+
+    ``z[l, p + d]`` is read wherever it lies in the array (also outside the
+    box), so a worker's ghost activations complete the sum.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_atoms, height, width)
+    box : ndarray of int64, shape (4,)
+        ``[h0, h1, w0, w1]``.
+    ztz : ndarray of shape (n_atoms, n_atoms, 2 h - 1, 2 w - 1)
+    """
+    n_atoms, height, width = z.shape
+    a_h = (ztz.shape[2] + 1) // 2
+    a_w = (ztz.shape[3] + 1) // 2
+    for k in range(n_atoms):
+        for h in range(box[0], box[1]):
+            for w in range(box[2], box[3]):
+                a = z[k, h, w]
+                if a == 0:
+                    continue
+                for m in range(n_atoms):
+                    for h2 in range(max(h - a_h + 1, 0), min(h + a_h, height)):
+                        dh = h2 - h + a_h - 1
+                        for w2 in range(max(w - a_w + 1, 0), min(w + a_w, width)):
+                            ztz[k, m, dh, w2 - w + a_w - 1] += a * z[m, h2, w2]
+
+
+@jit
+def accumulate_ztX_box(z, box, X, origin, ztX):  # pragma: no cover
+    """Add ``sum_{p in box} z[k, p] X[c, p - origin + (i, j)]`` to ``ztX`` in place.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_atoms, height, width)
+    box : ndarray of int64, shape (4,)
+    X : ndarray of shape (n_channels, X_height, X_width)
+        Signal whose sample ``(0, 0)`` is at position ``origin`` of ``z``.
+    origin : ndarray of int64, shape (2,)
+    ztX : ndarray of shape (n_atoms, n_channels, h, w)
+    """
+    n_atoms, n_channels, a_h, a_w = ztX.shape
+    for k in range(n_atoms):
+        for h in range(box[0], box[1]):
+            for w in range(box[2], box[3]):
+                a = z[k, h, w]
+                if a == 0:
+                    continue
+                xh = h - origin[0]
+                xw = w - origin[1]
+                for c in range(n_channels):
+                    for i in range(a_h):
+                        for j in range(a_w):
+                            ztX[k, c, i, j] += a * X[c, xh + i, xw + j]

@@ -1,0 +1,46 @@
+"""Entry point of a spawned DICOD worker process.
+
+Run by the root as ``python .../dicod/_worker_main.py ROOT_PID ROOT_HOST``.
+MPI is initialised first, so that the root's ``Spawn`` returns at once; the
+worker then says hello (pid, host) and serves commands until shutdown. It
+exits when the root dies (checked every half second) without waiting on MPI.
+
+To start fast, the ``cdl`` and ``dicod`` packages are registered without
+running their ``__init__`` (which import the estimators, scipy and mne): a
+worker only needs the compiled kernels and a few modules.
+"""
+import importlib.util
+import sys
+import traceback
+
+
+def _bare_package(name):
+    """Import package ``name`` without executing its ``__init__``."""
+    if name not in sys.modules:
+        spec = importlib.util.find_spec(name)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+
+
+def main(argv):
+    root_pid, root_host = int(argv[0]), argv[1]
+    _bare_package("dicod")
+    from dicod._comm import ROOT, TAG_ERROR
+    from dicod._mpi import SpawnWorkerComm
+    comm = SpawnWorkerComm(root_pid, root_host)
+    comm.hello()
+    try:
+        _bare_package("cdl")
+        from dicod.worker import Worker
+        Worker(comm).serve()
+    except BaseException:
+        comm.send(ROOT, TAG_ERROR, f"DICOD worker {comm.rank} failed:\n"
+                  f"{traceback.format_exc()}")
+        comm.flush(timeout=5.)
+    comm.close()
+
+
+if __name__ == "__main__":
+    # This file's folder (dicod/) comes first on sys.path when run as a
+    # script; drop it so that 'dicod' names the package, not dicod/dicod.py.
+    sys.path.pop(0)
+    main(sys.argv[1:])

@@ -1,0 +1,193 @@
+"""DiCoDiLe: dictionary learning with the z-step distributed by DICOD.
+
+There is no second learning loop: DiCoDiLe is :func:`cdl.learn.learn_dictionary`
+run with a :class:`dicod.DistributedEncoder`. The workers keep their piece of
+the signal and activations across iterations and send the root only the
+sufficient statistics ``ztz`` and ``ztX``; the root runs the d-step of
+:mod:`cdl.dictionary` (rank-1 or full rank) on them.
+"""
+import numpy as np
+
+from cdl._logging import verbose
+from cdl._validation import (
+    check_int,
+    check_option,
+    check_random_state,
+    check_scalar,
+    check_X,
+)
+from cdl.dictionary import update_D, update_uv
+from cdl.estimators import BatchCDL
+from cdl.init_dict import init_dictionary
+from cdl.learn import LMBD_MAX, apply_window, learn_dictionary
+from cdl.objective import get_n_times_atom
+
+from .encoder import DistributedEncoder
+
+
+def make_update_d(n_channels, rank1, uv_constraint="separate",
+                  solver_d_kwargs=None, window=None):
+    """The d-step ``update_d(D, ztz, ztX) -> D`` of :mod:`cdl.dictionary`."""
+    kwargs = dict(solver_d_kwargs or {})
+    if rank1:
+        return lambda D, ztz, ztX: update_uv(D, ztz, ztX, n_channels,
+                                             uv_constraint=uv_constraint,
+                                             window=window, **kwargs)
+    return lambda D, ztz, ztX: update_D(D, ztz, ztX, window=window, **kwargs)
+
+
+@verbose
+def dicodile(X, D_init, reg=0.1, n_workers=2, n_iter=60, lmbd_max="scaled",
+             eps=1e-10, uv_constraint="separate", solver_z_kwargs=None,
+             solver_d_kwargs=None, positive=True, backend="auto", hostfile=None,
+             worker_timeout=60., callback=None, random_state=None, verbose=None):
+    """Learn a convolutional dictionary with a DICOD z-step (DiCoDiLe).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_channels, n_times) or (n_channels, n_times)
+        Signals.
+    D_init : ndarray
+        Initial dictionary: ``uv`` (n_atoms, n_channels + n_times_atom),
+        rank-1 atoms, or full-rank ``D`` (n_atoms, n_channels, n_times_atom).
+    reg : float
+        Regularisation: a fraction of lambda_max unless ``lmbd_max='fixed'``.
+    n_workers : int
+        Number of DICOD workers.
+    n_iter, lmbd_max, eps, callback
+        As in :func:`cdl.learn.learn_dictionary`.
+    uv_constraint : 'separate' | 'joint'
+        Norm constraint of rank-1 atoms.
+    solver_z_kwargs : dict | None
+        ``tol``, ``max_iter``, ``strategy``, ``soft_lock``, ``timeout`` of the
+        z-step (see :func:`dicod.dicod`).
+    solver_d_kwargs : dict | None
+        Options of the d-step (:func:`cdl.dictionary.update_uv` or
+        :func:`cdl.dictionary.update_D`).
+    positive : bool
+        Non-negative activations.
+    backend, hostfile, worker_timeout
+        How workers are started (see :func:`dicod.dicod`).
+    random_state : int | RandomState | None
+    %(verbose)s
+
+    Returns
+    -------
+    D_hat : ndarray
+        Learned dictionary, in the layout of ``D_init``.
+    z_hat : ndarray of shape (n_trials, n_atoms, n_times_valid)
+    result : dict
+        ``pobj``, ``times``, ``reg`` (absolute, per atom), ``n_iter``,
+        ``interrupted`` (see :func:`cdl.learn.learn_dictionary`).
+    """
+    X = check_X(X, dtype=np.float64)
+    D_init = np.array(D_init, dtype=float)
+    n_channels = X.shape[1]
+    rank1 = D_init.ndim == 2
+    n_times_atom = get_n_times_atom(D_init, n_channels)
+    update_d = make_update_d(n_channels, rank1, uv_constraint, solver_d_kwargs)
+    encoder = DistributedEncoder(X, D_init.shape[0], n_times_atom,
+                                 n_workers=n_workers, solver_kwargs=solver_z_kwargs,
+                                 positive=positive, backend=backend,
+                                 hostfile=hostfile, worker_timeout=worker_timeout,
+                                 random_state=random_state)
+    with encoder:
+        result = learn_dictionary(encoder, D_init, reg, update_d, n_iter=n_iter,
+                                  lmbd_max=lmbd_max, eps=eps, callback=callback,
+                                  random_state=check_random_state(random_state))
+        z_hat = encoder.get_z_hat()
+    return result["D"], z_hat, result
+
+
+class DiCoDiLe(BatchCDL):
+    """:class:`cdl.BatchCDL` whose z-step is distributed over DICOD workers.
+
+    Parameters are those of :class:`cdl.BatchCDL` (``solver_z`` and
+    ``n_jobs`` are not used), plus:
+
+    Parameters
+    ----------
+    n_workers : int
+        Number of DICOD workers.
+    backend : 'auto' | 'spawn' | 'mpirun' | 'local'
+        How workers are started (see :func:`dicod.dicod`).
+    hostfile : path-like | None
+    worker_timeout : float
+
+    Notes
+    -----
+    ``solver_z_kwargs`` takes ``tol``, ``max_iter``, ``strategy``,
+    ``soft_lock`` and ``timeout``. Fitted attributes are those of
+    :class:`cdl.BatchCDL`; ``transform`` encodes with the sequential solver.
+    """
+
+    def __init__(self, n_atoms, n_times_atom, reg=0.1, n_iter=60, n_workers=2,
+                 solver_z_kwargs=None, unbiased_z_hat=False, solver_d="auto",
+                 solver_d_kwargs=None, rank1=True, window=False,
+                 uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
+                 positive=True, sort_atoms=False, callback=None, random_state=None,
+                 backend="auto", hostfile=None, worker_timeout=60., verbose=None):
+        super().__init__(
+            n_atoms, n_times_atom, reg=reg, n_iter=n_iter,
+            solver_z_kwargs=solver_z_kwargs, unbiased_z_hat=unbiased_z_hat,
+            solver_d=solver_d, solver_d_kwargs=solver_d_kwargs, rank1=rank1,
+            window=window, uv_constraint=uv_constraint, lmbd_max=lmbd_max, eps=eps,
+            D_init=D_init, positive=positive, sort_atoms=sort_atoms,
+            callback=callback, random_state=random_state, verbose=verbose)
+        self.n_workers = n_workers
+        self.backend = backend
+        self.hostfile = hostfile
+        self.worker_timeout = worker_timeout
+
+    @verbose
+    def fit(self, X, y=None, verbose=None):
+        """Learn the dictionary and the activations of ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_trials, n_channels, n_times)
+        y : None
+            Ignored.
+        %(verbose)s
+
+        Returns
+        -------
+        self : DiCoDiLe
+        """
+        X = check_X(X, dtype=np.float64)
+        check_int("n_atoms", self.n_atoms, min_value=1)
+        check_int("n_times_atom", self.n_times_atom, min_value=1)
+        check_int("n_iter", self.n_iter, min_value=1)
+        check_int("n_workers", self.n_workers, min_value=1)
+        check_scalar("reg", self.reg, min_value=0.)
+        check_option("lmbd_max", self.lmbd_max, LMBD_MAX)
+        if self.n_times_atom > X.shape[2]:
+            raise ValueError(f"n_times_atom ({self.n_times_atom}) must not exceed "
+                             f"the number of time samples of X ({X.shape[2]}).")
+        rng = check_random_state(self.random_state)
+        window = self._window()
+        n_channels = X.shape[1]
+        D_init = init_dictionary(
+            X, self.n_atoms, self.n_times_atom, D_init=self.D_init,
+            rank1=self.rank1, uv_constraint=self._uv_constraint(), window=window,
+            random_state=rng)
+        z_kwargs = {k: v for k, v in self._solver_z_kwargs().items()
+                    if k in ("tol", "max_iter", "strategy", "soft_lock", "timeout")}
+        update_d = make_update_d(n_channels, self.rank1, self._uv_constraint(),
+                                 self.solver_d_kwargs, window)
+        encoder = DistributedEncoder(
+            X, self.n_atoms, self.n_times_atom, n_workers=self.n_workers,
+            solver_kwargs=z_kwargs, positive=self.positive, backend=self.backend,
+            hostfile=self.hostfile, worker_timeout=self.worker_timeout,
+            random_state=self.random_state)
+        with encoder:
+            result = learn_dictionary(
+                encoder, D_init, self.reg, update_d, n_iter=self.n_iter,
+                lmbd_max=self.lmbd_max, eps=self.eps, window=window,
+                callback=self.callback, random_state=rng)
+            z_hat = encoder.get_z_hat()
+        D = result["D"]
+        if window is not None:
+            D = apply_window(D, window, n_channels)
+        self._set_fitted(D, z_hat, result, None, X)
+        return self

@@ -1,0 +1,217 @@
+"""DistributedEncoder: the encoder of :func:`cdl.learn.learn_dictionary` over DICOD.
+
+It has the methods and attributes of :class:`cdl.encoder.LocalEncoder`, so the
+one learning loop of ``cdl`` runs unchanged with it (DiCoDiLe). The workers
+keep their piece of the signal and of the activations for the whole learning;
+at each iteration they solve the z-step together and send the root the
+sufficient statistics ``ztz`` and ``ztX`` of their piece, never ``z``.
+"""
+import time
+
+import numpy as np
+
+from cdl._validation import check_int
+
+from ._launch import start_workers
+from ._problem import Problem, gather_z, setup_workers
+from ._signal import box_slice
+from .dicod import solve_kwargs, summarize
+
+
+class DistributedEncoder:
+    """z-step of dictionary learning distributed over DICOD workers.
+
+    Parameters
+    ----------
+    X : ndarray
+        Signals (n_trials, n_channels, n_times), or images (n_trials,
+        n_channels, height, width) for 2-D atoms.
+    n_atoms : int
+    n_times_atom : int | tuple of int
+        Atom length, or atom shape ``(h, w)`` for images.
+    n_workers : int
+        Number of workers.
+    solver_kwargs : dict | None
+        ``tol`` (relative to each trial's standard deviation, default 1e-3),
+        ``max_iter`` (default 100000), ``strategy``, ``soft_lock``,
+        ``timeout`` (see :func:`dicod.dicod`).
+    positive : bool
+        Non-negative activations.
+    backend : 'auto' | 'spawn' | 'mpirun' | 'local'
+    hostfile : path-like | None
+    worker_timeout : float
+    random_state : int | None
+
+    Notes
+    -----
+    Use it as a context manager (as :func:`cdl.learn.learn_dictionary`'s
+    callers do): the workers start on entering and end on leaving.
+    """
+
+    def __init__(self, X, n_atoms, n_times_atom, n_workers=2, solver_kwargs=None,
+                 positive=True, backend="auto", hostfile=None, worker_timeout=60.,
+                 random_state=None):
+        self.atom_shape = tuple(np.atleast_1d(n_times_atom).tolist())
+        self.X = X
+        self.n_channels = X.shape[1]
+        self.n_times_atom = n_times_atom
+        self.n_workers = check_int("n_workers", n_workers, min_value=1)
+        kwargs = dict(solver_kwargs or {})
+        self.timeout = kwargs.pop("timeout", None)
+        unknown = set(kwargs) - {"tol", "max_iter", "strategy", "soft_lock"}
+        if unknown:
+            raise ValueError(f"Unknown solver_kwargs {sorted(unknown)} for the "
+                             f"'dicod' z-step; allowed are 'tol', 'max_iter', "
+                             f"'strategy', 'soft_lock' and 'timeout'.")
+        self._solve = solve_kwargs(kwargs.get("tol", 1e-3),
+                                   kwargs.get("max_iter", 100000),
+                                   kwargs.get("strategy", "greedy"),
+                                   kwargs.get("soft_lock", "border"), random_state)
+        self.positive = positive
+        self.backend = backend
+        self.hostfile = hostfile
+        self.worker_timeout = worker_timeout
+        self._n_atoms = check_int("n_atoms", n_atoms, min_value=1)
+        self.XtX = float(np.sum(np.asarray(X, dtype=np.float64) ** 2))
+        self.D = None
+        self.reg = None
+        self.cluster = None
+
+    # -- life cycle -------------------------------------------------------------
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
+            self.close()
+        elif self.cluster is not None:
+            self.cluster.abort()
+        return False
+
+    def start(self):
+        """Start the workers and send them their piece of ``X``."""
+        if self.cluster is not None:
+            return
+        # A null dictionary of the right shape: only the geometry is needed.
+        self.problem = Problem(self.X, np.zeros((self._n_atoms, self.n_channels)
+                                                + self.atom_shape))
+        self.seg = self.problem.segmentation(self.n_workers)
+        self.cluster = start_workers(self.seg.n_workers, backend=self.backend,
+                                     hostfile=self.hostfile,
+                                     worker_timeout=self.worker_timeout)
+        try:
+            setup_workers(self.cluster, self.problem, self.seg, None, None,
+                          self.positive)
+        except BaseException:
+            self.cluster.abort()
+            raise
+
+    def close(self):
+        """End the workers (spawned ones exit)."""
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def _command(self, name, **kwargs):
+        self.start()
+        return self.cluster.command(name, **kwargs)
+
+    # -- the encoder protocol ------------------------------------------------------
+    @property
+    def n_atoms(self):
+        return self._n_atoms
+
+    def set_D(self, D):
+        """Set the dictionary used by the next z-step."""
+        self.D = np.ascontiguousarray(D, dtype=float)
+        self._command("set_D", D=self.D)
+
+    def set_reg(self, reg):
+        """Set the regularisation, an array of shape (n_atoms,)."""
+        self.reg = np.asarray(reg, dtype=float)
+        self._command("set_reg", reg=self.reg)
+
+    def set_z(self, z):
+        """Replace the activations (used to resume from a checkpoint)."""
+        z = np.asarray(z, dtype=float)
+        z4 = z[:, :, None, :] if len(self.atom_shape) == 1 else z
+        expected = (self.problem.n_trials, z.shape[1]) + self.problem.valid_shape2
+        if z4.shape != expected:
+            raise ValueError(f"z must have shape {expected[:2]} + valid shape, got "
+                             f"{z.shape}.")
+        per_worker = [dict(z=z4[box_slice(self.seg.window(i))])
+                      for i in range(self.seg.n_workers)]
+        self.start()
+        self.cluster.command("set_z", per_worker=per_worker)
+        self._n_atoms = z.shape[1]
+
+    def add_atom(self):
+        """Append a row of zero activations for a new atom (greedy learning)."""
+        self._command("add_atom")
+        self._n_atoms += 1
+
+    def lambda_max(self, per_atom=False):
+        """lambda_max of the signal for the current dictionary."""
+        values = np.max(self._command("lambda_max"), axis=0)
+        return values if per_atom else float(values.max())
+
+    def compute_z(self, trials=None):
+        """Run the distributed z-step, warm-started from the current activations.
+
+        Returns
+        -------
+        info : dict
+            ``objective`` (of the encoded trials), ``n_updates``... (see
+            :func:`dicod.dicod`).
+        """
+        self.start()
+        trials = None if trials is None else [int(n) for n in trials]
+        t_start = time.perf_counter()
+        results, reason = self.cluster.solve(timeout=self.timeout, trials=trials,
+                                             **self._solve)
+        wall = time.perf_counter() - t_start
+        cost = sum(self.cluster.command("get_cost", trials=trials))
+        return summarize(results, reason, cost, wall, warn_early_stop=False)
+
+    def get_sufficient_statistics(self, trials=None):
+        """``ztz`` and ``ztX`` summed over the given trials and all workers."""
+        stats = self._command("get_stats",
+                              trials=None if trials is None else list(trials))
+        ztz = sum(s[0] for s in stats)
+        ztX = sum(s[1] for s in stats)
+        if len(self.atom_shape) == 1:
+            return ztz[:, :, 0, :], ztX[:, :, 0, :]
+        return ztz, ztX
+
+    def get_l1(self, trials=None):
+        """Sum of ``reg_k * |z_k|`` over the given trials."""
+        return float(sum(self._command(
+            "get_l1", trials=None if trials is None else list(trials))))
+
+    def get_cost(self):
+        """Objective of the current dictionary and activations."""
+        return float(sum(self._command("get_cost")))
+
+    def get_z_hat(self):
+        """The activations, gathered from the workers."""
+        self.start()
+        z4 = gather_z(self.cluster, (self.problem.n_trials, self._n_atoms)
+                      + self.problem.valid_shape2)
+        return z4[:, :, 0, :] if len(self.atom_shape) == 1 else z4
+
+    @property
+    def z(self):
+        """The activations (gathered from the workers at each access)."""
+        return self.get_z_hat()
+
+    def residual_window(self, n_times_atom):
+        """Window of the residual with the largest energy (1-D signals).
+
+        Returns
+        -------
+        window : ndarray of shape (n_channels, n_times_atom)
+        """
+        if len(self.atom_shape) != 1:
+            raise ValueError("residual_window is defined for 1-D signals only.")
+        found = self._command("residual_window", n_times_atom=n_times_atom)
+        return max(found, key=lambda f: f[0])[1]

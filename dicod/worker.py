@@ -1,0 +1,249 @@
+"""One DICOD worker: LGCD on its piece of the activations, over a Comm.
+
+The worker answers the root's commands (``setup``, ``set_D``, ``solve``,
+``get_z``, ``get_stats``...). It never sees MPI: it talks through the
+:class:`dicod._comm.Comm` it is given. The ``solve`` command runs
+:class:`dicod._solve.Solve`. A worker holds, for each trial, the activations
+of its *window* and ``beta`` on its *extended* box (see
+:mod:`dicod.segmentation`), in arrays with two spatial axes.
+"""
+import os
+import signal
+import socket
+import time
+import traceback
+
+import numpy as np
+
+from cdl._kernels.conv2d import accumulate_ztX_box, accumulate_ztz_box
+
+from ._comm import ROOT, TAG_ABORT, TAG_CMD, TAG_ERROR, TAG_REPLY, TAG_UPDATE
+from ._signal import Atoms, box_slice, grow
+from ._solve import Abort, Solve
+from .segmentation import Segmentation, relative
+
+
+class Worker:
+    """Serve the root's commands on one piece of the problem.
+
+    Parameters
+    ----------
+    comm : Comm
+        This worker's end of the communication (``comm.rank`` is its number).
+    """
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.rank = comm.rank
+        self.fault = None
+        self.pending = []  # neighbours' updates that arrived before a solve
+
+    # -- main loop -------------------------------------------------------------
+    def serve(self):
+        """Answer commands until ``shutdown`` (or an abort, or the root's death)."""
+        while True:
+            try:
+                source, tag, payload = self._next_message(None)
+            except Abort:
+                return
+            if tag == TAG_ABORT:
+                return
+            if tag == TAG_UPDATE:
+                # A neighbour started the solve first: keep it for the solve.
+                self.pending.append((source, tag, payload))
+                continue
+            if tag != TAG_CMD:
+                continue
+            name, kwargs = payload
+            if name == "shutdown":
+                self.comm.send(ROOT, TAG_REPLY, (name, None))
+                self.comm.flush(timeout=10.)
+                return
+            try:
+                if name == "setup":
+                    self.fault = kwargs.get("fault")
+                self._inject_fault(name)
+                result = getattr(self, "cmd_" + name)(**kwargs)
+                self.comm.send(ROOT, TAG_REPLY, (name, result))
+            except Abort:
+                return
+            except Exception:  # reported to the root, which decides
+                self.comm.send(ROOT, TAG_ERROR, f"{self.comm.describe(self.rank)} "
+                               f"failed in {name!r}:\n{traceback.format_exc()}")
+
+    def _next_message(self, timeout):
+        """Next message; checks every 0.5 s that the root is still alive."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            msg = self.comm.recv(timeout=max(wait, 0.))
+            if msg is not None:
+                if msg[1] == TAG_ABORT:
+                    raise Abort()
+                return msg
+            if not self.comm.root_alive():
+                raise Abort()
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def _inject_fault(self, command):
+        fault = self.fault
+        if not fault or fault["worker"] != self.rank or fault["command"] != command:
+            return
+        action = fault["action"]
+        if action in ("kill", "exit") and not self.comm.in_process:
+            if action == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            os._exit(3)
+        if action == "hang":
+            while True:
+                time.sleep(1.)
+        raise RuntimeError(f"fault injected in worker {self.rank} at {command!r} "
+                           f"(DICOD_FAULT)")
+
+    # -- commands --------------------------------------------------------------
+    def cmd_setup(self, geometry, D, reg, positive, X, z0, n_atoms, scales,
+                  fault=None):
+        """Receive the geometry, dictionary, signal piece and warm start.
+
+        ``scales`` holds the standard deviation of each whole trial: the
+        solve's ``tol`` is relative to it, as in :func:`cdl.sparse_encode`.
+        """
+        self.fault = fault
+        self.scales = np.asarray(scales, dtype=float)
+        self.seg = Segmentation(**geometry)
+        i = self.rank
+        self.window = self.seg.window(i)
+        self.own = relative(self.seg.own(i), self.window)
+        self.ext = relative(self.seg.extended(i), self.window)
+        self.core = relative(self.seg.core(i), self.window)
+        self.signal_box = relative(self.seg.signal_box(i), self.window)
+        self.x_box = relative(grow(self.seg.extended(i), self.seg.atom_shape),
+                              self.window)
+        self.X = np.ascontiguousarray(X)
+        self.positive = bool(positive)
+        n_trials = X.shape[0]
+        shape = (n_trials, n_atoms, self.window[1] - self.window[0],
+                 self.window[3] - self.window[2])
+        self.z = np.zeros(shape) if z0 is None else np.array(z0, dtype=float)
+        self.beta = np.zeros(shape)
+        self.beta_ok = np.zeros(n_trials, dtype=bool)
+        self.atoms = None
+        if D is not None:
+            self.cmd_set_D(D)
+        self.reg = None if reg is None else np.asarray(reg, dtype=float)
+        return dict(pid=os.getpid(), host=socket.gethostname(),
+                    window=self.window)
+
+    def cmd_set_D(self, D):
+        """Use a new dictionary (beta is recomputed at the next solve)."""
+        self.atoms = Atoms(D, self.X.shape[1])
+        self.beta_ok[:] = False
+
+    def cmd_set_reg(self, reg):
+        self.reg = np.asarray(reg, dtype=float)
+
+    def cmd_set_z(self, z):
+        """Replace the activations of the window (resuming a learning)."""
+        self.z = np.array(z, dtype=float)
+        self.beta = np.zeros_like(self.z)
+        self.beta_ok[:] = False
+
+    def cmd_add_atom(self):
+        """Append a row of zero activations for a new atom."""
+        self.z = np.concatenate([self.z, np.zeros_like(self.z[:, :1])], axis=1)
+        self.beta = np.zeros_like(self.z)
+        self.beta_ok[:] = False
+
+    def _trials(self, trials):
+        return range(self.X.shape[0]) if trials is None else list(trials)
+
+    def _compute_beta(self, n):
+        """beta on the extended box from the signal and the window's activations."""
+        z = self.z[n]
+        X_hat = self.atoms.reconstruct(z)
+        xb, ext = self.x_box, self.ext
+        residual = self.X[n] - X_hat[box_slice(xb)]
+        beta = self.atoms.correlate(residual)
+        beta += z[box_slice(ext)] * self.atoms.norms[:, None, None]
+        self.beta[n][...] = 0.
+        self.beta[n][box_slice(ext)] = beta
+        self.beta_ok[n] = True
+
+    def cmd_solve(self, trials, tol, max_iter, strategy, soft_lock, lock_eps, seed,
+                  max_passes, status_interval):
+        """Run LGCD with the neighbours until the root says the solve is over."""
+        return Solve(self, self._trials(trials), tol, max_iter, strategy,
+                      soft_lock, lock_eps, seed, max_passes, status_interval).run()
+
+    def cmd_get_z(self, trials=None):
+        """Non-zero activations of the own box: global indices and values."""
+        idx, values = [], []
+        h0, w0 = self.window[0], self.window[2]
+        for j, n in enumerate(self._trials(trials)):
+            own = self.z[n][box_slice(self.own)]
+            k, h, w = np.nonzero(own)
+            idx.append(np.stack([np.full_like(k, j), k, h + self.own[0] + h0,
+                                 w + self.own[2] + w0]))
+            values.append(own[k, h, w])
+        return np.concatenate(idx, axis=1), np.concatenate(values)
+
+    def cmd_get_stats(self, trials=None):
+        """``ztz`` and ``ztX`` of the own box, summed over trials."""
+        a_h, a_w = self.atoms.shape
+        n_atoms = self.z.shape[1]
+        ztz = np.zeros((n_atoms, n_atoms, 2 * a_h - 1, 2 * a_w - 1))
+        ztX = np.zeros((n_atoms, self.X.shape[1], a_h, a_w))
+        own = np.array(self.own, dtype=np.int64)
+        origin = np.array([self.x_box[0], self.x_box[2]], dtype=np.int64)
+        for n in self._trials(trials):
+            accumulate_ztz_box(self.z[n], own, ztz)
+            accumulate_ztX_box(self.z[n], own, self.X[n], origin, ztX)
+        return ztz, ztX
+
+    def cmd_get_l1(self, trials=None):
+        return float(sum(np.sum(self.reg * np.abs(self.z[n][box_slice(self.own)])
+                                .sum(axis=(1, 2))) for n in self._trials(trials)))
+
+    def cmd_get_cost(self, trials=None):
+        """Data fit on the worker's signal box plus the l1 of its own box."""
+        sb, xb = self.signal_box, self.x_box
+        local = (sb[0] - xb[0], sb[1] - xb[0], sb[2] - xb[2], sb[3] - xb[2])
+        cost = 0.
+        for n in self._trials(trials):
+            X_hat = self.atoms.reconstruct(self.z[n])[box_slice(sb)]
+            residual = self.X[n][box_slice(local)] - X_hat
+            cost += 0.5 * float(np.sum(residual * residual))
+        return cost + self.cmd_get_l1(trials)
+
+    def cmd_lambda_max(self):
+        """Per atom, the largest |(D_k corr X)| over the own box and all trials."""
+        ext, own = self.ext, self.own
+        local = relative(own, (ext[0], 0, ext[2], 0))
+        return np.max([np.abs(self.atoms.correlate(X)[box_slice(local)]).max(
+            axis=(1, 2)) for X in self.X], axis=0)
+
+    def cmd_residual_window(self, n_times_atom):
+        """Window of largest residual energy starting in the own box (1-D)."""
+        best = (-1., None)
+        xb = self.x_box
+        start, stop = self.own[2] - xb[2], self.own[3] - xb[2]
+        for n in range(self.X.shape[0]):
+            X_hat = self.atoms.reconstruct(self.z[n])[box_slice(xb)]
+            residual = (self.X[n] - X_hat)[:, 0]
+            energy = np.concatenate([[0.], np.cumsum((residual ** 2).sum(axis=0))])
+            stop_n = min(stop, residual.shape[1] - n_times_atom + 1)
+            if stop_n <= start:
+                continue
+            window = (energy[start + n_times_atom:stop_n + n_times_atom]
+                      - energy[start:stop_n])
+            t = int(np.argmax(window))
+            if window[t] > best[0]:
+                best = (float(window[t]),
+                        residual[:, start + t:start + t + n_times_atom].copy())
+        return best
+
+    def cmd_end(self):
+        """Forget the problem (the process keeps serving)."""
+        for name in ("X", "z", "beta", "atoms"):
+            self.__dict__.pop(name, None)

@@ -1,0 +1,160 @@
+"""Kernels of DICOD workers and of 2-D atoms, against plain numpy references."""
+import numpy as np
+import pytest
+
+from cdl._kernels import conv2d, dicod_lgcd
+from cdl._kernels.stats import compute_DtD_full_rank
+
+
+def ref_correlate(X, D):
+    n_atoms, _, a_h, a_w = D.shape
+    out = np.zeros((n_atoms, X.shape[1] - a_h + 1, X.shape[2] - a_w + 1))
+    for k in range(n_atoms):
+        for h in range(out.shape[1]):
+            for w in range(out.shape[2]):
+                out[k, h, w] = np.sum(D[k] * X[:, h:h + a_h, w:w + a_w])
+    return out
+
+
+def ref_reconstruct(z, D):
+    n_atoms, n_channels, a_h, a_w = D.shape
+    X = np.zeros((n_channels, z.shape[1] + a_h - 1, z.shape[2] + a_w - 1))
+    for k, h, w in zip(*np.nonzero(z)):
+        X[:, h:h + a_h, w:w + a_w] += z[k, h, w] * D[k]
+    return X
+
+
+def ref_DtD(D):
+    n_atoms, _, a_h, a_w = D.shape
+    out = np.zeros((n_atoms, n_atoms, 2 * a_h - 1, 2 * a_w - 1))
+    pad = np.zeros(D.shape[:2] + (3 * a_h - 2, 3 * a_w - 2))
+    pad[:, :, a_h - 1:2 * a_h - 1, a_w - 1:2 * a_w - 1] = D
+    for k in range(n_atoms):
+        for m in range(n_atoms):
+            for dh in range(2 * a_h - 1):
+                for dw in range(2 * a_w - 1):
+                    # sum D[k, c, i, j] D[m, c, i + dh - a_h + 1, j + dw - a_w + 1]
+                    out[k, m, dh, dw] = np.sum(
+                        D[k] * pad[m, :, dh:dh + a_h, dw:dw + a_w])
+    return out
+
+
+@pytest.fixture
+def problem2d():
+    rng = np.random.RandomState(0)
+    D = rng.randn(3, 2, 4, 5)
+    X = rng.randn(2, 17, 19)
+    z = rng.rand(3, 14, 15) * (rng.rand(3, 14, 15) < 0.2)
+    return X, D, z
+
+
+def test_conv2d_against_numpy(problem2d):
+    X, D, z = problem2d
+    np.testing.assert_allclose(conv2d.correlate_2d(X, D), ref_correlate(X, D))
+    np.testing.assert_allclose(conv2d.reconstruct_2d(z, D), ref_reconstruct(z, D))
+    np.testing.assert_allclose(conv2d.compute_DtD_2d(D), ref_DtD(D))
+    # A 1-D dictionary is a 2-D one of height 1: same DtD as the 1-D kernel.
+    D1 = D[:, :, 0, :].copy()
+    np.testing.assert_allclose(conv2d.compute_DtD_2d(D1[:, :, None, :])[:, :, 0],
+                               compute_DtD_full_rank(D1))
+
+
+def test_ztz_ztX_box(problem2d):
+    X, D, z = problem2d
+    a_h, a_w = D.shape[2:]
+    box = np.array([3, 9, 2, 11], dtype=np.int64)
+    ztz = np.zeros((3, 3, 2 * a_h - 1, 2 * a_w - 1))
+    conv2d.accumulate_ztz_box(z, box, ztz)
+    ref = np.zeros_like(ztz)
+    H, W = z.shape[1:]
+    for k, h, w in zip(*np.nonzero(z)):
+        if not (box[0] <= h < box[1] and box[2] <= w < box[3]):
+            continue
+        for dh in range(-a_h + 1, a_h):
+            for dw in range(-a_w + 1, a_w):
+                if 0 <= h + dh < H and 0 <= w + dw < W:
+                    ref[k, :, dh + a_h - 1, dw + a_w - 1] += (
+                        z[k, h, w] * z[:, h + dh, w + dw])
+    np.testing.assert_allclose(ztz, ref)
+    ztX = np.zeros((3, 2, a_h, a_w))
+    conv2d.accumulate_ztX_box(z, box, X, np.array([0, 0], dtype=np.int64), ztX)
+    ref = np.zeros_like(ztX)
+    for k, h, w in zip(*np.nonzero(z)):
+        if box[0] <= h < box[1] and box[2] <= w < box[3]:
+            ref[k] += z[k, h, w] * X[:, h:h + a_h, w:w + a_w]
+    np.testing.assert_allclose(ztX, ref)
+
+
+def _beta(X, D, z, norms):
+    return ref_correlate(X - ref_reconstruct(z, D), D) + z * norms[:, None, None]
+
+
+def _segment_bests(beta, z, reg, inv, own, seg_shape):
+    """Best |candidate change| of every segment, by brute force."""
+    new = np.maximum(beta - reg[:, None, None], 0) * inv[:, None, None]
+    change = np.abs(new - z)
+    bests = []
+    for h0 in range(own[0], own[1], seg_shape[0]):
+        for w0 in range(own[2], own[3], seg_shape[1]):
+            bests.append(change[:, h0:min(h0 + seg_shape[0], own[1]),
+                                w0:min(w0 + seg_shape[1], own[3])].max())
+    return np.array(bests)
+
+
+def test_apply_update_keeps_beta_and_segments_exact(problem2d):
+    """beta on the extended box and the segment bests stay exact after updates
+    made inside the own box and received from outside it."""
+    X, D, _ = problem2d
+    rng = np.random.RandomState(1)
+    z = np.zeros((3, 14, 15))
+    DtD = conv2d.compute_DtD_2d(D)
+    norms = np.array([DtD[k, k, 3, 4] for k in range(3)])
+    inv = 1. / norms
+    reg = np.full(3, 0.5)
+    own = np.array([4, 10, 5, 11], dtype=np.int64)
+    ext = np.array([1, 13, 1, 15], dtype=np.int64)
+    seg_shape = np.array([4, 4], dtype=np.int64)
+    n_seg = 2 * 2
+    seg = [np.zeros(n_seg, dtype=np.int64) for _ in range(4)]
+    beta = _beta(X, D, z, norms)
+    buf = np.zeros(64)
+    dicod_lgcd.init_segments(beta, z, reg, inv, True, own, seg_shape, *seg, buf)
+    for _ in range(40):
+        k, h, w = rng.randint(3), rng.randint(14), rng.randint(15)
+        dz = rng.rand()
+        dicod_lgcd.apply_update(beta, z, DtD, reg, inv, True, k, h, w, dz, own, ext,
+                                seg_shape, *seg, buf)
+    ref = _beta(X, D, z, norms)
+    sl = (slice(None), slice(ext[0], ext[1]), slice(ext[2], ext[3]))
+    np.testing.assert_allclose(beta[sl], ref[sl], atol=1e-10)
+    bests = np.array(seg[0]).view(np.float64)
+    np.testing.assert_allclose(bests, _segment_bests(ref, z, reg, inv, own,
+                                                     seg_shape), atol=1e-10)
+
+
+def test_sweep_single_worker_converges():
+    """One worker owning everything: LGCD reaches the optimality conditions."""
+    rng = np.random.RandomState(2)
+    D = rng.randn(2, 3, 1, 12)
+    D /= np.linalg.norm(D.reshape(2, -1), axis=1)[:, None, None, None]
+    z_true = rng.rand(2, 1, 200) * (rng.rand(2, 1, 200) < 0.03)
+    X = ref_reconstruct(z_true, D) + 0.05 * rng.randn(3, 1, 211)
+    DtD = conv2d.compute_DtD_2d(D)
+    norms = np.array([DtD[k, k, 0, 11] for k in range(2)])
+    reg = np.full(2, 0.1)
+    z = np.zeros((2, 1, 200))
+    beta = _beta(X, D, z, norms)
+    box = np.array([0, 1, 0, 200], dtype=np.int64)
+    seg_shape = np.array([1, 24], dtype=np.int64)
+    seg = [np.zeros(9, dtype=np.int64) for _ in range(4)]
+    buf = np.zeros(256)
+    out = np.zeros((9 * 1000, 4))
+    dicod_lgcd.init_segments(beta, z, reg, 1 / norms, True, box, seg_shape, *seg,
+                             buf)
+    n_up, n_out, n_locked, n_passes, change = dicod_lgcd.sweep(
+        beta, z, DtD, reg, 1 / norms, True, 1e-12, box, box, box, seg_shape, *seg,
+        dicod_lgcd.LOCK_BORDER, 1e-9, False, 0, 1000, out, buf)
+    assert change <= 1e-12 and n_out == 0 and n_locked == 0 and n_up > 0
+    corr = ref_correlate(X - ref_reconstruct(z, D), D)
+    assert np.all(corr <= reg[:, None, None] + 1e-9)
+    np.testing.assert_allclose(corr[z > 0], 0.1, atol=1e-9)
