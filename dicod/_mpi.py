@@ -142,11 +142,11 @@ class _MPIComm(Comm):
 
     def _poll(self, comms):
         for comm, convert in comms:
-            if comm.iprobe(source=self.MPI.ANY_SOURCE, tag=self.MPI.ANY_TAG,
-                           status=self._status):
+            message = comm.improbe(source=self.MPI.ANY_SOURCE,
+                                   tag=self.MPI.ANY_TAG, status=self._status)
+            if message is not None:
                 source, tag = self._status.Get_source(), self._status.Get_tag()
-                payload = comm.recv(source=source, tag=tag)
-                return convert(source), tag, payload
+                return convert(source), tag, message.recv()
         return None
 
     def _wait(self, comms, timeout):
@@ -306,9 +306,16 @@ class SpawnWorkerComm(_MPIComm):
     def root_alive(self):
         return not self.root_local or _pid_alive(self.root_pid)
 
-    def close(self):
+    def close(self, say_bye=False):
+        """Disconnect from the root; ``say_bye`` after an abort (the root waits).
+
+        Every message sent to the root must have been received before the
+        disconnection: MPICH may hand an unreceived one to the next
+        intercommunicator.
+        """
         if self.root_alive():
-            self.send(ROOT, TAG_REPLY, ("bye", None))
+            if say_bye:
+                self.send(ROOT, TAG_REPLY, ("bye", None))
             if self.flush(timeout=10.):
                 self.parent.Disconnect()
                 return

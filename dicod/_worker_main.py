@@ -31,12 +31,13 @@ def main(argv):
     try:
         _bare_package("cdl")
         from dicod.worker import Worker
-        Worker(comm).serve()
-    except BaseException:
+        reason = Worker(comm).serve()
+    except BaseException:  # noqa: BLE001 (the root decides what to do)
         comm.send(ROOT, TAG_ERROR, f"DICOD worker {comm.rank} failed:\n"
                   f"{traceback.format_exc()}")
         comm.flush(timeout=5.)
-    comm.close()
+        reason = "abort"
+    comm.close(say_bye=reason == "abort")
 
 
 if __name__ == "__main__":

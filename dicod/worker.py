@@ -40,14 +40,19 @@ class Worker:
 
     # -- main loop -------------------------------------------------------------
     def serve(self):
-        """Answer commands until ``shutdown`` (or an abort, or the root's death)."""
+        """Answer commands until told to leave.
+
+        Returns
+        -------
+        reason : 'shutdown' | 'abort'
+            A shutdown command, or an abort (the root's request after a
+            failure, or the root's death).
+        """
         while True:
             try:
                 source, tag, payload = self._next_message(None)
             except Abort:
-                return
-            if tag == TAG_ABORT:
-                return
+                return "abort"
             if tag == TAG_UPDATE:
                 # A neighbour started the solve first: keep it for the solve.
                 self.pending.append((source, tag, payload))
@@ -58,7 +63,7 @@ class Worker:
             if name == "shutdown":
                 self.comm.send(ROOT, TAG_REPLY, (name, None))
                 self.comm.flush(timeout=10.)
-                return
+                return "shutdown"
             try:
                 if name == "setup":
                     self.fault = kwargs.get("fault")
@@ -66,8 +71,8 @@ class Worker:
                 result = getattr(self, "cmd_" + name)(**kwargs)
                 self.comm.send(ROOT, TAG_REPLY, (name, result))
             except Abort:
-                return
-            except Exception:  # reported to the root, which decides
+                return "abort"
+            except Exception:  # noqa: BLE001 (reported to the root, which decides)
                 self.comm.send(ROOT, TAG_ERROR, f"{self.comm.describe(self.rank)} "
                                f"failed in {name!r}:\n{traceback.format_exc()}")
 

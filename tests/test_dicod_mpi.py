@@ -1,0 +1,284 @@
+"""DICOD over real MPI: spawned workers, ``mpirun`` mode, failures, DiCoDiLe.
+
+Crashes are provoked in child Python processes (a crashed worker leaves MPI
+unusable in the process that spawned it). Every MPI process started here
+carries a tag in its environment; the process table is scanned for it to
+check that nothing outlives a run, and a fixture kills stragglers.
+"""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+import dicod
+from cdl import BatchCDL, sparse_encode
+from cdl._kernels.conv2d import correlate_2d, reconstruct_2d
+from cdl.objective import compute_objective, lambda_max
+from cdl.simulate import simulate_data
+from dicod._mpi import find_mpiexec
+
+from test_dicod import (check_optimality_1d, check_optimality_2d,
+                        image_with_border_events, signal_with_border_events)
+
+try:
+    import mpi4py  # noqa: F401
+    HAVE_MPI = find_mpiexec() is not None
+except ImportError:
+    HAVE_MPI = False
+
+pytestmark = [pytest.mark.requires_mpi,
+              pytest.mark.skipif(not HAVE_MPI, reason="mpi4py or mpiexec missing"),
+              pytest.mark.skipif(not os.path.isdir("/proc"),
+                                 reason="needs /proc to check the process table")]
+TAG = "DICOD_TEST_TAG"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tagged_processes(value):
+    """Live processes (zombies excluded) whose environment holds TAG=value."""
+    found = []
+    needle = f"{TAG}={value}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in env:
+            found.append(int(entry))
+    return found
+
+
+def spawned_workers():
+    """Worker processes spawned by this (test) process."""
+    found = []
+    for pid in tagged_processes(os.environ[TAG]):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"_worker_main.py" in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def kill(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tag_this_process():
+    # Spawned workers inherit it (through the mpiexec started at first spawn).
+    os.environ.setdefault(TAG, f"pytest-{uuid.uuid4().hex}")
+    yield
+
+
+@pytest.fixture(autouse=True)
+def no_stragglers():
+    """Kill worker processes a test leaves behind (and fail the test)."""
+    yield
+    deadline = time.monotonic() + 5
+    while spawned_workers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = spawned_workers()
+    kill(left)
+    assert not left, f"worker processes left behind: {left}"
+
+
+def run_child(code, tmp_path, env=None, timeout=120, send_signal=None):
+    """Run ``code`` in a child Python with its own tag; return (proc, tag)."""
+    tag = f"child-{uuid.uuid4().hex}"
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(code))
+    child_env = dict(os.environ, **(env or {}))
+    child_env[TAG] = tag
+    child_env["PYTHONPATH"] = REPO + os.pathsep + os.path.join(REPO, "tests")
+    proc = subprocess.Popen([sys.executable, str(script)], env=child_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        first = ""
+        if send_signal is not None:
+            # Signal ``after`` seconds after the child printed its first line.
+            sig, after = send_signal
+            first = proc.stdout.readline()
+            time.sleep(after)
+            proc.send_signal(sig)
+        out, err = proc.communicate(timeout=timeout)
+        out = first + out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc, out, err, tag
+
+
+def assert_no_process_left(tag, wait=5.):
+    deadline = time.monotonic() + wait
+    while tagged_processes(tag) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = tagged_processes(tag)
+    kill(left)
+    assert not left, f"MPI processes left behind: {left}"
+
+
+def test_spawn_1d_same_solution_as_sequential():
+    X, uv = signal_with_border_events([2])
+    reg = 0.1 * lambda_max(X, uv)
+    z_seq = sparse_encode(X, uv, reg, tol=1e-9, max_iter=100000)
+    z, info = dicod.dicod(X, uv, reg, n_workers=2, tol=1e-9, backend="spawn",
+                          return_info=True)
+    obj, obj_seq = (compute_objective(X, zz, uv, reg) for zz in (z, z_seq))
+    assert abs(obj - obj_seq) / obj_seq < 1e-6
+    assert info["converged"] and sum(info["n_messages"]) > 0
+    check_optimality_1d(X, uv, z, reg)
+
+
+def test_spawn_2d_grid_of_four_workers():
+    X, D = image_with_border_events((2, 2))
+    reg = 0.2 * np.abs(correlate_2d(X, D)).max()
+    z1 = dicod.dicod(X, D, reg, n_workers=1, tol=1e-9, backend="local")
+    z4 = dicod.dicod(X, D, reg, n_workers=4, tol=1e-9, backend="spawn")
+
+    def objective(zz):
+        return 0.5 * np.sum((X - reconstruct_2d(zz, D)) ** 2) + reg * zz.sum()
+    assert abs(objective(z4) - objective(z1)) / objective(z1) < 1e-6
+    check_optimality_2d(X, D, z4, reg)
+
+
+def test_mpirun_mode(tmp_path):
+    """``mpiexec -n 3 python prog.py``: rank 0 is the root, ranks 1-2 work."""
+    out_file = tmp_path / "z.npy"
+    code = f"""
+        import numpy as np
+        import dicod
+        from test_dicod import signal_with_border_events
+        from cdl.objective import lambda_max
+
+        def main():
+            X, uv = signal_with_border_events([2])
+            reg = 0.1 * lambda_max(X, uv)
+            z, info = dicod.dicod(X, uv, reg, n_workers=2, tol=1e-9,
+                                  return_info=True)
+            assert info["converged"]
+            np.save({str(out_file)!r}, z)
+
+        dicod.run_mpi(main)
+        print("rank-0 done")
+        """
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(code))
+    tag = f"mpirun-{uuid.uuid4().hex}"
+    env = dict(os.environ, **{TAG: tag})
+    env["PYTHONPATH"] = REPO + os.pathsep + os.path.join(REPO, "tests")
+    proc = subprocess.run([find_mpiexec(), "-n", "3", sys.executable, str(script)],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("rank-0 done") == 1  # workers exit in run_mpi
+    X, uv = signal_with_border_events([2])
+    reg = 0.1 * lambda_max(X, uv)
+    z = np.load(out_file)
+    z_seq = sparse_encode(X, uv, reg, tol=1e-9, max_iter=100000)
+    obj, obj_seq = (compute_objective(X, zz, uv, reg) for zz in (z, z_seq))
+    assert abs(obj - obj_seq) / obj_seq < 1e-6
+    assert_no_process_left(tag)
+
+
+FAULT_CHILD = """
+    import time
+    import numpy as np
+    import dicod
+    X = np.random.RandomState(0).randn(1, 3, 3000)
+    D = np.random.RandomState(1).randn(3, 3, 16)
+    t_start = time.monotonic()
+    try:
+        dicod.dicod(X, D, 1., n_workers=2, backend="spawn", worker_timeout=20)
+    except dicod.WorkerError as exc:
+        print("WorkerError", round(time.monotonic() - t_start, 2))
+        print(exc)
+    """
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("1:solve:raise", "fault injected in worker 1"),
+    ("1:solve:kill", "died (killed or crashed)"),
+    ("0:setup:exit", "died (killed or crashed)"),
+])
+def test_worker_failure_raises_and_leaves_no_process(tmp_path, fault, message):
+    proc, out, err, tag = run_child(FAULT_CHILD, tmp_path,
+                                    env=dict(DICOD_FAULT=fault), timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    assert out.startswith("WorkerError"), (out, err[-3000:])
+    elapsed = float(out.split()[1])
+    assert elapsed < 20  # well within worker_timeout
+    assert message in out
+    assert_no_process_left(tag)
+
+
+LONG_CHILD = """
+    import sys
+    import numpy as np
+    import dicod
+    from cdl.simulate import simulate_data
+    X, u, v, _ = simulate_data(n_trials=1, n_channels=4, n_times=100000,
+                               n_atoms=4, n_times_atom=32, density=0.01,
+                               random_state=0)
+    uv = np.hstack([u, v])
+    print("start", flush=True)
+    dicod.dicod(X, uv, 0.001, n_workers=2, tol=0., max_iter=10 ** 9,
+                backend="spawn")
+    print("finished", flush=True)
+    """
+
+
+@pytest.mark.slow
+def test_interrupted_root_leaves_no_worker(tmp_path):
+    """Ctrl-C on the root stops the workers; the root exits."""
+    proc, out, err, tag = run_child(LONG_CHILD, tmp_path, timeout=60,
+                                    send_signal=(signal.SIGINT, 4.))
+    assert "start" in out and "finished" not in out, (out, err[-2000:])
+    assert "KeyboardInterrupt" in err
+    assert_no_process_left(tag)
+
+
+@pytest.mark.slow
+def test_killed_root_leaves_no_worker(tmp_path):
+    """Workers notice that the root died and exit on their own."""
+    proc, out, err, tag = run_child(LONG_CHILD, tmp_path, timeout=60,
+                                    send_signal=(signal.SIGKILL, 4.))
+    assert proc.returncode == -signal.SIGKILL
+    assert_no_process_left(tag, wait=10.)
+
+
+@pytest.mark.slow
+def test_dicodile_same_atoms_as_batchcdl():
+    from dicod.dicodile import DiCoDiLe
+    X, u, v, _ = simulate_data(n_trials=1, n_channels=5, n_times=6000, n_atoms=3,
+                               n_times_atom=32, density=0.005, noise_level=0.1,
+                               random_state=0)
+    rng = np.random.RandomState(1)
+    uv0 = np.hstack([u + 0.3 * rng.randn(*u.shape), v + 0.3 * rng.randn(*v.shape)])
+    kwargs = dict(n_atoms=3, n_times_atom=32, reg=0.1, n_iter=20, D_init=uv0,
+                  solver_z_kwargs=dict(tol=1e-4, max_iter=100000), random_state=0)
+    batch = BatchCDL(**kwargs).fit(X)
+    dist = DiCoDiLe(n_workers=2, backend="spawn", **kwargs).fit(X)
+    for k in range(3):
+        assert abs(np.corrcoef(batch.v_hat_[k], dist.v_hat_[k])[0, 1]) >= 0.99
+        assert abs(np.dot(batch.u_hat_[k], dist.u_hat_[k])) >= 0.99 * (
+            np.linalg.norm(batch.u_hat_[k]) * np.linalg.norm(dist.u_hat_[k]))
+    assert dist.z_hat_.shape == batch.z_hat_.shape
+    np.testing.assert_allclose(dist.pobj_[-1], batch.pobj_[-1], rtol=1e-3)
