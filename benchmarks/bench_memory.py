@@ -17,6 +17,8 @@ Methods:
 - ``one-shot-float32``: :func:`cdl.sparse_encode` on X loaded in memory.
 - ``one-shot-float64``: the same after ``X.astype(float)``, what one gets by
   default from MNE.
+- ``fit-chunked-memmap``: ``BatchCDL(chunk_len=2 ** 15, n_iter=2)`` on the
+  memory map (learning: z-steps, statistics and objective window by window).
 
 Run: ``.venv/bin/python benchmarks/bench_memory.py [--minutes 60]``
 """
@@ -31,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 N_CHANNELS, SFREQ, N_ATOMS, N_TIMES_ATOM = 64, 250., 8, 64
-METHODS = ("chunked-memmap", "one-shot-float32", "one-shot-float64")
+METHODS = ("chunked-memmap", "one-shot-float32", "one-shot-float64",
+           "fit-chunked-memmap")
 
 
 def _status_kb(key):
@@ -69,7 +72,7 @@ def child(method, x_path, uv_path):
     """Run one method and print its measurements as JSON (in a subprocess)."""
     import tracemalloc
 
-    from cdl import lambda_max, sparse_encode
+    from cdl import BatchCDL, lambda_max, sparse_encode
     from cdl.chunked import sparse_encode_chunked
 
     uv = np.load(uv_path)
@@ -87,6 +90,10 @@ def child(method, x_path, uv_path):
     if method == "chunked-memmap":
         z, info = sparse_encode_chunked(X_map, uv, reg, tol=1e-3, return_info=True)
         nnz, objective = info["nnz"], info["objective"]
+    elif method == "fit-chunked-memmap":
+        model = BatchCDL(N_ATOMS, N_TIMES_ATOM, n_iter=2, reg=0.1, D_init=uv,
+                         chunk_len=2 ** 15, random_state=0).fit(X_map)
+        nnz, objective = int(np.count_nonzero(model.z_hat_)), model.pobj_[-1]
     else:
         X = np.load(x_path)
         if method == "one-shot-float64":

@@ -174,12 +174,8 @@ def objective_source(source, z, D, reg):
     data_fit = 0.
     for trial in range(n_trials):
         for start, stop in iter_blocks(n_times):
-            z_start = max(0, start - L + 1)
-            z_ctx = z[trial].get(z_start, min(stop, n_valid))
-            X_hat = _reconstruct(z_ctx[None], D, n_channels)[0]
-            X_hat = X_hat[:, start - z_start:stop - z_start]
-            residual = source.read(trial, start, stop)
-            residual[:, :X_hat.shape[1]] -= X_hat
+            residual = _residual(source, z[trial], D, trial, start, stop, L,
+                                 n_valid)
             data_fit += float(np.sum(residual * residual, dtype=np.float64))
     l1 = np.sum([z_n.abs_sum() for z_n in z], axis=0)
     return 0.5 * data_fit + float(np.sum(np.asarray(reg) * l1))
@@ -215,3 +211,41 @@ def stats_source(source, z, n_times_atom, trials=None):
             stats.accumulate_ztX(np.ascontiguousarray(z_block[:, :stop - start]),
                                  source.read(trial, start, stop + L - 1), ztX)
     return ztz, ztX
+
+
+def residual_window_source(source, z, D, n_times_atom):
+    """Window of the residual with the largest energy, block by block.
+
+    Returns
+    -------
+    window : ndarray of shape (n_channels, n_times_atom)
+    """
+    n_trials, n_channels, n_times = source.shape
+    L = _n_times_atom(D, n_channels) if D is not None else n_times_atom
+    n_valid = n_times - L + 1
+    best = (-1., 0, 0)
+    for trial in range(n_trials):
+        for start, stop in iter_blocks(n_times - n_times_atom + 1):
+            residual = _residual(source, z[trial], D, trial, start,
+                                 stop + n_times_atom - 1, L, n_valid)
+            power = np.concatenate([[0.], np.cumsum(
+                np.sum(residual.astype(np.float64) ** 2, axis=0))])
+            energy = power[n_times_atom:] - power[:-n_times_atom]
+            t = int(np.argmax(energy))
+            if energy[t] > best[0]:
+                best = (float(energy[t]), trial, start + t)
+    _, trial, t = best
+    return _residual(source, z[trial], D, trial, t, t + n_times_atom, L, n_valid)
+
+
+def _residual(source, z_n, D, trial, start, stop, L, n_valid):
+    """Residual ``X - X_hat`` on samples ``[start, stop)`` of one trial."""
+    residual = source.read(trial, start, stop)
+    if D is None or z_n.nnz == 0:
+        return residual
+    z_start = max(0, start - L + 1)
+    z_ctx = z_n.get(z_start, min(stop, n_valid))
+    X_hat = _reconstruct(z_ctx[None], D, source.shape[1])[0]
+    X_hat = X_hat[:, start - z_start:stop - z_start]
+    residual[:, :X_hat.shape[1]] -= X_hat
+    return residual

@@ -27,7 +27,7 @@ from ._logging import logger, verbose, warn
 from ._sources import as_source, check_source, objective_source
 from ._validation import (check_bool, check_dictionary, check_int, check_reg,
                           check_scalar)
-from .coding import _coordinate_descent, check_n_times_atom
+from .coding import _coordinate_descent, check_n_times_atom, reg_as
 from .objective import _reconstruct, compute_DtD
 
 STORE_BLOCK = 4096  # samples per CSR block of SparseActivations
@@ -121,6 +121,19 @@ class SparseActivations:
     def toarray(self):
         """Dense copy, ndarray of shape (n_atoms, n_times_valid)."""
         return self.get(0, self.shape[1])
+
+    def copy(self):
+        """A copy (cheap: blocks are replaced on write, never modified)."""
+        out = SparseActivations(*self.shape, dtype=self.dtype)
+        out._blocks = dict(self._blocks)
+        return out
+
+    def add_atom(self):
+        """Append a row of zero activations (a new atom)."""
+        self.shape = (self.shape[0] + 1, self.shape[1])
+        for b, block in self._blocks.items():
+            self._blocks[b] = sparse.csr_array(sparse.vstack(
+                [block, sparse.csr_array((1, block.shape[1]), dtype=self.dtype)]))
 
 
 @verbose
@@ -255,7 +268,7 @@ def encode_trial_chunked(source, trial, D, DtD, reg, z, chunk_len, margin, tol,
     n_valid = z.shape[1]
     pending = _Intervals([(0, n_valid)])
     max_windows = 20 * (n_valid // chunk_len + 1) + 1000
-    reg_k = reg.astype(source.dtype)
+    reg_k = reg_as(reg, source.dtype, DtD)
     while pending:
         if counts["n_windows"] >= max_windows:
             warn(f"Chunked encoding stopped after {max_windows} windows with "

@@ -118,11 +118,11 @@ def check_solver_kwargs(solver_kwargs, n_times_atom):
         raise ValueError(f"Unknown solver_kwargs {sorted(unknown)}; allowed are "
                          f"'seg_len' and 'freeze_support'.")
     if solver_kwargs.get("seg_len") is not None:
-        solver_kwargs["seg_len"] = check_int("seg_len", solver_kwargs["seg_len"],
-                                             min_value=1)
+        solver_kwargs["seg_len"] = check_int(
+            "solver_kwargs['seg_len']", solver_kwargs["seg_len"], min_value=1)
     if "freeze_support" in solver_kwargs:
         solver_kwargs["freeze_support"] = check_bool(
-            "freeze_support", solver_kwargs["freeze_support"])
+            "solver_kwargs['freeze_support']", solver_kwargs["freeze_support"])
     return solver_kwargs
 
 
@@ -191,7 +191,7 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
     run = _coordinate_descent if solver in ("lgcd", "gcd") else _FIRST_ORDER[solver]
     if solver == "gcd":
         seg_len = n_times_valid
-    reg_k = reg.astype(X_n.dtype)
+    reg_k = reg_as(reg, X_n.dtype, DtD)
     state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len)
     # Changes of z are compared with tol times the scale of the signal (as in
     # alphacsc), so that tol means the same for data in volts or in units.
@@ -209,6 +209,23 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
         inner_tol /= 10.
     return state["z"], dict(n_iter=n_iter, n_updates=n_updates, objective=objective,
                             duality_gap=gap, time=time.perf_counter() - t_start)
+
+
+def reg_as(reg, dtype, DtD=None):
+    """``reg`` in the computation dtype, capped where it cannot matter.
+
+    A reg that large gives ``z_k = 0`` anyway (``|beta_k|`` is bounded by
+    ``||residual|| ||D_k||``, far below the cap for signals that pass
+    :func:`cdl._validation.check_magnitude`), so capping changes no result.
+    It keeps a huge float64 reg from becoming inf in float32 (0 * inf = NaN
+    in the objective) and ``reg_k / ||D_k||^2``, which the LGCD kernel
+    computes, from overflowing.
+    """
+    cap = np.full(len(reg), np.finfo(dtype).max / 4)
+    if DtD is not None:
+        norms = np.diagonal(DtD[:, :, DtD.shape[2] // 2]).astype(np.float64)
+        cap = np.where(norms > 0, cap * np.minimum(norms, 1.), cap)
+    return np.minimum(reg, cap).astype(dtype)
 
 
 def _coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
@@ -252,11 +269,16 @@ def _smooth_grad(X_n, D, z):
 
 
 def _lipschitz(X_n, D, z_shape, n_power_iter=50):
-    """Largest eigenvalue of the convolution operator, by power iteration."""
+    """Largest eigenvalue of the convolution operator, by power iteration.
+
+    Computed in float64 whatever the dtype of the problem: in float32 the
+    norms of ``A b`` overflow for atoms of norm above ~1e9.
+    """
     rng = np.random.RandomState(0)
-    b = rng.rand(*z_shape).astype(X_n.dtype)
+    b = rng.rand(*z_shape)
+    D = D.astype(np.float64)
     lip = 0.
-    zeros = np.zeros_like(X_n)
+    zeros = np.zeros(X_n.shape)
     for _ in range(n_power_iter):
         b /= np.linalg.norm(b)
         Ab = _smooth_grad(zeros, D, b)[0]

@@ -43,7 +43,7 @@ class LocalEncoder:
         self.n_jobs = n_jobs
         self.z = np.zeros((X.shape[0], n_atoms, X.shape[2] - n_times_atom + 1),
                           dtype=X.dtype)
-        self.XtX = float(np.sum(X.astype(np.float64) ** 2))
+        self.XtX = _sum_of_squares(X)
         self.D = None
         self.reg = None
 
@@ -146,3 +146,13 @@ class LocalEncoder:
     @property
     def n_atoms(self):
         return self.z.shape[1]
+
+
+def _sum_of_squares(X, block=2 ** 16):
+    """``sum X ** 2`` in float64, without a float64 copy of ``X``."""
+    total = 0.
+    for X_n in X:
+        for start in range(0, X_n.shape[1], block):
+            part = X_n[:, start:start + block]
+            total += float(np.sum(part * part, dtype=np.float64))
+    return total

@@ -9,20 +9,12 @@ import inspect
 import numpy as np
 from scipy.signal import windows
 
-from ._logging import logger, verbose
-from ._validation import (check_bool, check_dtype, check_int, check_n_jobs,
-                          check_option, check_random_state, check_scalar,
-                          check_X)
-from .checkpoint import check_checkpoint_path, check_resumable
-from .coding import SOLVERS, _sparse_encode, check_n_times_atom
-from .dictionary import update_D, update_uv
+from ._fit import SOLVERS_D, UV_CONSTRAINTS, prepare  # noqa: F401
+from ._logging import verbose
+from ._validation import check_int, check_option, check_scalar
+from .coding import _sparse_encode, check_n_times_atom
 from .init_dict import init_dictionary
-from .encoder import LocalEncoder
-from .learn import LMBD_MAX, apply_window, learn_dictionary
 from .objective import compute_ztz, split_uv, to_full_rank
-
-SOLVERS_D = ("auto", "alternate", "alternate_adaptive", "joint", "fista")
-UV_CONSTRAINTS = ("auto", "separate", "joint")
 
 
 class _BaseCDL:
@@ -34,7 +26,7 @@ class _BaseCDL:
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None,
                  random_state=None, verbose=None, dtype=None, checkpoint=None,
-                 checkpoint_every=10):
+                 checkpoint_every=10, chunk_len=None):
         self.n_atoms = n_atoms
         self.n_times_atom = n_times_atom
         self.reg = reg
@@ -59,6 +51,7 @@ class _BaseCDL:
         self.dtype = dtype
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
+        self.chunk_len = chunk_len
 
     # -- scikit-learn parameter protocol ------------------------------------
     @classmethod
@@ -86,39 +79,6 @@ class _BaseCDL:
         return f"{type(self).__name__}({params})"
 
     # -- fitting -------------------------------------------------------------
-    def _validate_params(self, X):
-        check_int("n_atoms", self.n_atoms, min_value=1)
-        check_int("n_times_atom", self.n_times_atom, min_value=1)
-        check_n_times_atom(self.n_times_atom, X.shape[2])
-        check_scalar("reg", self.reg, min_value=0.)
-        check_int("n_iter", self.n_iter, min_value=1)
-        check_n_jobs(self.n_jobs)
-        for name in ("rank1", "window", "positive", "unbiased_z_hat",
-                     "sort_atoms"):
-            check_bool(name, getattr(self, name))
-        if self.callback is not None and not callable(self.callback):
-            raise TypeError(f"callback must be callable or None, got "
-                            f"{type(self.callback).__name__}.")
-        for name in ("solver_z_kwargs", "solver_d_kwargs"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, dict):
-                raise TypeError(f"{name} must be a dict or None, got "
-                                f"{type(value).__name__}.")
-        if self.checkpoint is not None:
-            check_checkpoint_path(self.checkpoint)
-        check_int("checkpoint_every", self.checkpoint_every, min_value=1)
-        check_option("solver_z", self.solver_z, SOLVERS)
-        check_option("solver_d", self.solver_d, SOLVERS_D)
-        check_option("uv_constraint", self.uv_constraint, UV_CONSTRAINTS)
-        check_option("lmbd_max", self.lmbd_max, LMBD_MAX)
-        check_scalar("eps", self.eps, min_value=0.)
-        if not self.rank1 and self.solver_d in ("alternate", "alternate_adaptive",
-                                                 "joint"):
-            raise ValueError(f"solver_d={self.solver_d!r} needs rank1=True; use "
-                             f"'fista' or 'auto' for full-rank atoms.")
-        if self.rank1 and self.solver_d == "fista":
-            raise ValueError("solver_d='fista' is for full-rank atoms (rank1=False).")
-
     def _uv_constraint(self):
         if self.uv_constraint != "auto":
             return self.uv_constraint
@@ -135,24 +95,6 @@ class _BaseCDL:
         kwargs = dict(tol=1e-3, max_iter=1000)
         kwargs.update(self.solver_z_kwargs or {})
         return kwargs
-
-    def _make_update_d(self, n_channels, window):
-        kwargs = dict(self.solver_d_kwargs or {})
-        if self.rank1:
-            constraint = self._uv_constraint()
-            return lambda D, ztz, ztX: update_uv(
-                D, ztz, ztX, n_channels, uv_constraint=constraint, window=window,
-                **kwargs)
-        return lambda D, ztz, ztX: update_D(D, ztz, ztX, window=window, **kwargs)
-
-    def _prepare(self, X):
-        from .io import mne_to_X  # mne is imported only for MNE objects
-        dtype = check_dtype(self.dtype)
-        if hasattr(X, "info") and hasattr(X, "get_data"):
-            X, info = mne_to_X(X)
-        else:
-            info = None
-        return check_X(X, dtype=dtype), info
 
     def _learning_schedule(self, rng):
         return {}
@@ -184,77 +126,8 @@ class _BaseCDL:
         -------
         self : instance of the estimator
         """
-        from .checkpoint import read_checkpoint
-        X, info = self._prepare(X)
-        self._validate_params(X)
-        fname = self._resume_path(resume)
-        meta = self._run_meta(X) if (fname or self.checkpoint) else None
-        rng = check_random_state(self.random_state)
-        window = self._window()
-        n_channels = X.shape[1]
-        n_atoms_start = 1 if isinstance(self, GreedyCDL) else self.n_atoms
-        state = None
-        if fname is not None:
-            state, saved_meta = read_checkpoint(fname)
-            check_resumable(saved_meta, meta, fname)
-            if self.random_state is None:  # never set the global generator
-                rng = np.random.RandomState()
-            D_init = state["D"]
-            logger.info("Resuming from %s after %d iteration(s)", fname,
-                        state["n_iter"])
-        else:
-            D_init = init_dictionary(
-                X, self.n_atoms, self.n_times_atom, D_init=self.D_init,
-                rank1=self.rank1, uv_constraint=self._uv_constraint(),
-                window=window, random_state=rng)[:n_atoms_start]
-        encoder = LocalEncoder(X, n_atoms_start, self.n_times_atom,
-                               solver=self.solver_z,
-                               solver_kwargs=self._solver_z_kwargs(),
-                               positive=self.positive, n_jobs=self.n_jobs)
-        logger.info("Fitting %s with %d atoms of %d samples on X of shape %s",
-                    type(self).__name__, self.n_atoms, self.n_times_atom, X.shape)
-        with encoder:
-            result = learn_dictionary(
-                encoder, D_init, self.reg, self._make_update_d(n_channels, window),
-                n_iter=self.n_iter, lmbd_max=self.lmbd_max, eps=self.eps,
-                window=window, callback=self.callback, random_state=rng,
-                checkpoint=self._checkpoint_writer(meta),
-                checkpoint_every=self.checkpoint_every, state=state,
-                **self._learning_schedule(rng))
-            z_hat = encoder.get_z_hat()
-        self._set_fitted(apply_window(result["D"], window, n_channels), z_hat,
-                         result, info, X)
-        return self
-
-    def _resume_path(self, resume):
-        if resume is None or resume is False:
-            return None
-        if resume is True:
-            if self.checkpoint is None:
-                raise ValueError("resume=True needs the checkpoint parameter.")
-            path = check_checkpoint_path(self.checkpoint)
-            return path if path.exists() else None
-        path = check_checkpoint_path(resume, name="resume")
-        if not path.exists():
-            raise FileNotFoundError(f"resume={str(resume)!r}: no such checkpoint.")
-        return path
-
-    def _run_meta(self, X):
-        from .checkpoint import fingerprint, jsonable_params
-        return dict(estimator=type(self).__name__,
-                    params=jsonable_params(self.get_params()), X=fingerprint(X))
-
-    def _checkpoint_writer(self, meta):
-        if self.checkpoint is None:
-            return None
-        from .checkpoint import write_checkpoint
-        fname = check_checkpoint_path(self.checkpoint)
-
-        def write(state):
-            write_checkpoint(fname, state, meta)
-            logger.info("Checkpoint written to %s (%d iterations)", fname,
-                        state["n_iter"])
-        return write
+        from ._fit import fit_estimator
+        return fit_estimator(self, X, resume)
 
     def _set_fitted(self, D, z_hat, result, info, X):
         n_channels = X.shape[1]
@@ -327,13 +200,19 @@ class _BaseCDL:
         z_hat : ndarray of shape (n_trials, n_atoms, n_times_valid)
         """
         self._check_fitted()
-        X, _ = self._prepare(X)
+        X, _ = prepare(self, X)
         if X.shape[1] != self.n_channels_:
             raise ValueError(f"X has {X.shape[1]} channels but the model was "
                              f"fitted on {self.n_channels_}.")
         check_n_times_atom(self.n_times_atom, X.shape[2])
         D = self.uv_hat_ if self.rank1 else self.D_hat_
         kwargs = self._solver_z_kwargs()
+        if self.chunk_len is not None:
+            from .chunked import sparse_encode_chunked
+            z = sparse_encode_chunked(X, D, self.reg_, chunk_len=self.chunk_len,
+                                      positive=self.positive, tol=kwargs["tol"],
+                                      max_iter=kwargs["max_iter"])
+            return np.stack([z_n.toarray() for z_n in z])
         z, _ = _sparse_encode(X, D.astype(X.dtype), self.reg_, solver=self.solver_z,
                               positive=self.positive, n_jobs=self.n_jobs,
                               tol=kwargs["tol"], max_iter=kwargs["max_iter"])
@@ -418,6 +297,14 @@ class BatchCDL(_BaseCDL):
         ``fit(X, resume=checkpoint)``.
     checkpoint_every : int
         Iterations between two checkpoints.
+    chunk_len : int | None
+        Read and encode ``X`` in windows of about this many samples, keeping
+        the activations sparse, so that memory stays bounded on long
+        recordings: ``X`` may then be an ``np.memmap`` (e.g.
+        ``np.load(fname, mmap_mode='r')``) or an ``mne.io.Raw`` opened with
+        ``preload=False``, never loaded whole (the initial dictionary is
+        drawn from its first 131072 samples). Needs ``solver_z='lgcd'``.
+        None holds ``X`` in memory.
 
     Attributes
     ----------
@@ -482,7 +369,7 @@ class OnlineCDL(_BaseCDL):
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None,
                  random_state=None, verbose=None, dtype=None, checkpoint=None,
-                 checkpoint_every=10, alpha=0.8, batch_size=1,
+                 checkpoint_every=10, chunk_len=None, alpha=0.8, batch_size=1,
                  batch_selection="random"):
         super().__init__(
             n_atoms, n_times_atom, reg=reg, n_iter=n_iter, n_jobs=n_jobs,
@@ -493,7 +380,7 @@ class OnlineCDL(_BaseCDL):
             D_init=D_init, positive=positive, sort_atoms=sort_atoms,
             callback=callback, random_state=random_state, verbose=verbose,
             dtype=dtype, checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every)
+            checkpoint_every=checkpoint_every, chunk_len=chunk_len)
         self.alpha = alpha
         self.batch_size = batch_size
         self.batch_selection = batch_selection

@@ -5,6 +5,7 @@ each iteration, how the sufficient statistics are accumulated, and when atoms
 are added; the loop itself is shared.
 """
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -18,6 +19,7 @@ def apply_window(D, window, n_channels):
     """Atoms as seen by the z-step: waveforms multiplied by ``window``."""
     if window is None:
         return D
+    window = np.asarray(window, dtype=D.dtype)  # keep float32 float32
     if is_rank1(D):
         u, v = split_uv(D, n_channels)
         return np.concatenate([u, v * window], axis=1)
@@ -73,7 +75,9 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         ``checkpoint(state)``, called with the learning state (a dict, see
         ``state``) every ``checkpoint_every`` iterations, when learning stops,
         and on Ctrl-C if the state of the last completed iteration is still
-        known (it is, unless the interruption came during a d-step).
+        known (it is, unless the interruption came during a d-step; this
+        assumes that an interrupted ``encoder.compute_z`` leaves the
+        activations as they were, as the encoders of this package do).
     checkpoint_every : int | None
         Iterations between two calls of ``checkpoint``.
     state : dict | None
@@ -93,8 +97,11 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     n_trials = encoder.X.shape[0]
     greedy = new_atom is not None
     online = batch_size is not None
-    add_at = (set(np.linspace(0, n_iter, n_atoms, endpoint=False).astype(int))
-              if greedy else set())
+    # Greedy: how many atoms to add at each iteration (several when n_iter <
+    # n_atoms); the first atom is D_init.
+    add_at = Counter(np.linspace(0, n_iter, n_atoms, endpoint=False).astype(int)
+                     if greedy else [])
+    add_at[0] -= 1
     if state is None:
         D = D_init.copy()
         encoder.set_D(apply_window(D, window, n_channels))
@@ -130,7 +137,7 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     progress = _progress(n_iter, n_done)
     try:
         for ii in range(n_done, n_iter if not stopped else n_done):
-            if greedy and ii in add_at and ii > 0:
+            for _ in range(add_at[ii] if greedy else 0):
                 D = np.concatenate([D, new_atom(encoder.residual_window(
                     encoder.n_times_atom))[None]])
                 encoder.add_atom()
@@ -170,7 +177,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             boundary, in_d_step = snapshot(False), False
             stopped = bool(
                 (callback is not None and callback(encoder.X, D, encoder.z, pobj))
-                or _converged(pobj, eps, greedy and (ii + 1) < max(add_at or {0})))
+                or _converged(pobj, eps, greedy and (ii + 1) <= max(
+                    [i for i, n in add_at.items() if n > 0] or [0])))
             boundary["stopped"] = stopped
             if checkpoint is not None and checkpoint_every and not stopped \
                     and n_done % checkpoint_every == 0 and n_done < n_iter:
