@@ -150,7 +150,7 @@ def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
                    positive=True, stop="tol", n_jobs=1, seg_len=None,
                    freeze_support=False, DtD=None):
     """Encode checked inputs (no validation); returns ``(z, info)``."""
-    n_trials, n_channels, n_times = X.shape
+    n_trials, n_channels, _ = X.shape
     n_times_atom = get_n_times_atom(D, n_channels)
     if DtD is None:
         DtD = compute_DtD(D, n_channels)

@@ -68,8 +68,9 @@ class _BaseCDL:
         valid = self._get_param_names()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for {type(self).__name__}; "
-                                 f"valid parameters are {valid}.")
+                raise ValueError(f"Invalid parameter {name!r} for "
+                                 f"{type(self).__name__}; valid parameters "
+                                 f"are {valid}.")
             setattr(self, name, value)
         return self
 
