@@ -83,6 +83,11 @@ def sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
     info : dict
         Only if ``return_info``: ``n_iter`` (per trial), ``n_updates``,
         ``time``, ``objective`` and ``duality_gap`` (summed over trials).
+
+    See Also
+    --------
+    cdl.sparse_encode_chunked : the same z-step window by window, in bounded
+        memory, for recordings given as memory maps or lazy MNE Raw.
     """
     X = check_X(X, dtype=dtype)
     D, n_times_atom = check_dictionary(D, n_channels=X.shape[1], dtype=X.dtype)
