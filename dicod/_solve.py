@@ -2,7 +2,7 @@
 
 The loop alternates compiled sweeps (:func:`cdl._kernels.dicod_lgcd.sweep`)
 with message handling: the updates a sweep makes near the borders go to the
-neighbours, the neighbours' updates are applied to ``beta``, and the root is
+neighbours, the neighbours' updates are applied to ``g``, and the root is
 told whenever the worker becomes idle, with counts of the update messages sent
 to and applied from every other worker. The root ends the solve when all
 workers are idle and every message sent has been applied (see
@@ -40,7 +40,7 @@ class Solve:
         self.lock_mode = LOCK_MODES[soft_lock]
         self.lock_eps = lock_eps
         self.rng = np.random.RandomState(seed)
-        self.max_passes = max_passes
+        self.passes = max_passes
         self.status_interval = status_interval
         n_workers = worker.seg.n_workers
         self.sent = np.zeros(n_workers, dtype=np.int64)
@@ -58,16 +58,25 @@ class Solve:
                                    min(2 * a_w, own_shape[1])], dtype=np.int64)
         n_seg = int(np.prod([-(-s // g) for s, g in zip(own_shape, self.seg_shape)]))
         self.boxes = [np.array(b, dtype=np.int64) for b in (w.own, w.ext, w.core)]
-        self.buf = np.zeros(max(own_shape[1], 2 * a_w) + 8)
-        self.out = np.zeros((self.max_passes * n_seg, 4))
+        n_atoms = w.z.shape[-1]
+        block = (max(self.seg_shape[1], 2 * a_w) + 1) * n_atoms
+        self.buf = np.zeros(block, dtype=np.float32)
+        self.shift = np.tile(2 * w.reg * w.atoms.inv_norms, block // n_atoms)
+        self.DtD_t = dicod_lgcd.transpose_dtd(w.atoms.DtD, w.atoms.inv_norms)
+        self.width = w.z.shape[2]
+        # A sweep returns after the pass that recorded updates for the
+        # neighbours: at most one update per segment.
+        self.out = np.zeros((n_seg, 4))
+        self.flat = {n: (w.g[n].reshape(-1), w.z[n].reshape(-1))
+                     for n in self.trials}
         self.segs = {}
         for n in self.trials:
-            if not w.beta_ok[n]:
-                w._compute_beta(n)
-            seg = [np.zeros(n_seg, dtype=np.int64) for _ in range(4)]
-            dicod_lgcd.init_segments(w.beta[n], w.z[n], w.reg, w.atoms.inv_norms,
-                                     w.positive, self.boxes[0], self.seg_shape,
-                                     *seg, self.buf)
+            if not w.g_ok[n]:
+                w.compute_g(n)
+            seg = [np.zeros(n_seg, dtype=np.int64) for _ in range(2)]
+            dicod_lgcd.init_segments(*self.flat[n], self.shift, w.positive,
+                                     self.width, n_atoms, self.boxes[0],
+                                     self.seg_shape, *seg, self.buf)
             self.segs[n] = seg
         return time.perf_counter() - t_start
 
@@ -78,6 +87,7 @@ class Solve:
         return dict(n_updates=self.n_updates, n_sweeps=self.n_sweeps,
                     n_locked=self.n_locked, n_messages=int(self.sent.sum()),
                     n_received=self.n_received, time=time.perf_counter() - t_start,
+                    cpu_time=time.process_time() - self.cpu_start,
                     time_init=time_init, exhausted=exhausted,
                     max_change=float(change))
 
@@ -85,6 +95,7 @@ class Solve:
         w = self.w
         time_init = self._prepare()
         t_start = time.perf_counter()
+        self.cpu_start = time.process_time()
         stopping = exhausted = False
         excess = np.inf  # largest candidate change above its tol
         last_report, last_sent = None, time.monotonic()
@@ -106,8 +117,9 @@ class Solve:
                 exhausted = self.n_sweeps >= self.max_iter
             idle = stopping or exhausted or excess <= 0.
             now = time.monotonic()
-            state = (exhausted, tuple(self.sent), tuple(self.applied))
             heartbeat = now - last_sent > self.status_interval
+            state = (exhausted, tuple(self.sent), tuple(self.applied)) \
+                if idle else None
             if (idle and state != last_report) or heartbeat:
                 # Idle reports carry the counts the root's termination test
                 # needs; busy ones only say that the worker is alive.
@@ -124,18 +136,26 @@ class Solve:
                     stopping = stopping or msg[1] == TAG_STOP
 
     def _sweep(self):
+        """One compiled call per trial; returns (n_updates, n_locked, excess).
+
+        The number of passes per call adapts so that a call lasts about a
+        millisecond: short enough to apply the neighbours' updates promptly,
+        long enough to make the Python round trip negligible.
+        """
         w = self.w
         own, ext, core = self.boxes
         lock = self.lock_mode if w.seg.n_workers > 1 else dicod_lgcd.LOCK_NONE
         rows = []
         n_up_total, n_locked_total, excess, passes = 0, 0, 0., 0
+        max_passes = max(1, min(self.passes, self.max_iter - self.n_sweeps))
+        t_start = time.perf_counter()
         for n in self.trials:
+            seed = int(self.rng.randint(2 ** 31 - 1)) if self.random else 0
             n_up, n_out, n_locked, n_passes, change = dicod_lgcd.sweep(
-                w.beta[n], w.z[n], w.atoms.DtD, w.reg, w.atoms.inv_norms,
-                w.positive, self.tols[n], own, ext, core, self.seg_shape,
-                *self.segs[n], lock, self.lock_eps, self.random,
-                int(self.rng.randint(2 ** 31 - 1)), self.max_passes, self.out,
-                self.buf)
+                *self.flat[n], self.DtD_t, self.shift, w.positive,
+                self.width, self.tols[n], own, ext, core, self.seg_shape,
+                *self.segs[n], lock, self.lock_eps, self.random, seed, max_passes,
+                self.out, self.buf)
             n_up_total += n_up
             n_locked_total += n_locked
             passes = max(passes, n_passes)
@@ -144,6 +164,11 @@ class Solve:
             if n_out:
                 out = self.out[:n_out]
                 rows.append(np.column_stack([np.full(n_out, float(n)), out]))
+        elapsed = time.perf_counter() - t_start
+        if elapsed < 5e-4 and passes == max_passes:
+            self.passes = min(2 * self.passes, 4096)
+        elif elapsed > 4e-3:
+            self.passes = max(self.passes // 2, 1)
         self.n_updates += n_up_total
         self.n_locked += n_locked_total
         self.n_sweeps += passes
@@ -172,8 +197,8 @@ class Solve:
             for n in np.unique(trials):
                 seg = self.segs[n]
                 dicod_lgcd.apply_updates(
-                    w.beta[n], w.z[n], w.atoms.DtD, w.reg, w.atoms.inv_norms,
-                    w.positive, np.ascontiguousarray(local[trials == n]),
+                    *self.flat[n], self.DtD_t, self.shift, w.positive,
+                    self.width, np.ascontiguousarray(local[trials == n]),
                     self.boxes[0], self.boxes[1], self.seg_shape, *seg, self.buf)
             self.applied[source] += 1
             self.n_received += len(rows)

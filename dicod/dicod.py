@@ -22,7 +22,7 @@ SOFT_LOCKS = ("border", "corner", "none")
 
 
 def solve_kwargs(tol, max_iter, strategy, soft_lock, random_state, max_passes=4,
-                 status_interval=1., lock_eps=1e-9):
+                 status_interval=1., lock_eps=1e-6):
     """Checked arguments of a worker solve (see :func:`dicod`)."""
     tol = check_scalar("tol", tol, min_value=0.)
     max_iter = check_int("max_iter", max_iter, min_value=1)
@@ -46,6 +46,7 @@ def summarize(results, reason, cost, wall, warn_early_stop=True):
                 n_locked=[r["n_locked"] for r in results],
                 time=wall,
                 time_workers=[r["time"] for r in results],
+                cpu_time_workers=[r["cpu_time"] for r in results],
                 time_init=[r["time_init"] for r in results],
                 max_change=max(r["max_change"] for r in results))
     if reason in ("max_iter", "timeout") and warn_early_stop:

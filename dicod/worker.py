@@ -4,7 +4,7 @@ The worker answers the root's commands (``setup``, ``set_D``, ``solve``,
 ``get_z``, ``get_stats``...). It never sees MPI: it talks through the
 :class:`dicod._comm.Comm` it is given. The ``solve`` command runs
 :class:`dicod._solve.Solve`. A worker holds, for each trial, the activations
-of its *window* and ``beta`` on its *extended* box (see
+of its *window* and ``g = (beta - reg) / ||D_k||^2`` on its *extended* box (see
 :mod:`dicod.segmentation`), in arrays with two spatial axes.
 """
 import os
@@ -128,52 +128,67 @@ class Worker:
         self.X = np.ascontiguousarray(X)
         self.positive = bool(positive)
         n_trials = X.shape[0]
-        shape = (n_trials, n_atoms, self.window[1] - self.window[0],
-                 self.window[3] - self.window[2])
-        self.z = np.zeros(shape) if z0 is None else np.array(z0, dtype=float)
-        self.beta = np.zeros(shape)
-        self.beta_ok = np.zeros(n_trials, dtype=bool)
+        shape = (n_trials, self.window[1] - self.window[0],
+                 self.window[3] - self.window[2], n_atoms)
+        self.z = np.zeros(shape) if z0 is None else _position_major(z0)
+        self.g = np.zeros(shape)
+        self.g_ok = np.zeros(n_trials, dtype=bool)
         self.atoms = None
+        self.reg = None
         if D is not None:
             self.cmd_set_D(D)
-        self.reg = None if reg is None else np.asarray(reg, dtype=float)
+        if reg is not None:
+            self.cmd_set_reg(reg)
         return dict(pid=os.getpid(), host=socket.gethostname(),
                     window=self.window)
 
     def cmd_set_D(self, D):
-        """Use a new dictionary (beta is recomputed at the next solve)."""
+        """Use a new dictionary (g is recomputed at the next solve)."""
         self.atoms = Atoms(D, self.X.shape[1])
-        self.beta_ok[:] = False
+        self.g_ok[:] = False
 
     def cmd_set_reg(self, reg):
-        self.reg = np.asarray(reg, dtype=float)
+        reg = np.asarray(reg, dtype=float)
+        if self.reg is None or not np.array_equal(reg, self.reg):
+            self.g_ok[:] = False
+        self.reg = reg
 
     def cmd_set_z(self, z):
         """Replace the activations of the window (resuming a learning)."""
-        self.z = np.array(z, dtype=float)
-        self.beta = np.zeros_like(self.z)
-        self.beta_ok[:] = False
+        self.z = _position_major(z)
+        self.g = np.zeros_like(self.z)
+        self.g_ok[:] = False
 
     def cmd_add_atom(self):
-        """Append a row of zero activations for a new atom."""
-        self.z = np.concatenate([self.z, np.zeros_like(self.z[:, :1])], axis=1)
-        self.beta = np.zeros_like(self.z)
-        self.beta_ok[:] = False
+        """Append zero activations for a new atom."""
+        self.z = np.ascontiguousarray(np.concatenate(
+            [self.z, np.zeros_like(self.z[..., :1])], axis=-1))
+        self.g = np.zeros_like(self.z)
+        self.g_ok[:] = False
 
     def _trials(self, trials):
         return range(self.X.shape[0]) if trials is None else list(trials)
 
-    def _compute_beta(self, n):
-        """beta on the extended box from the signal and the window's activations."""
-        z = self.z[n]
-        X_hat = self.atoms.reconstruct(z)
+    def z_atom_major(self, n):
+        """Activations of trial n in the window, shape (n_atoms, H, W)."""
+        return np.ascontiguousarray(self.z[n].transpose(2, 0, 1))
+
+    def compute_g(self, n):
+        """g = (beta - reg) / ||D_k||^2 on the extended box, from the signal and
+        the window's activations (beta: correlation with the residual, each
+        coordinate's own contribution excluded)."""
+        z = self.z_atom_major(n)
         xb, ext = self.x_box, self.ext
-        residual = self.X[n] - X_hat[box_slice(xb)]
+        if z.any():
+            residual = self.X[n] - self.atoms.reconstruct(z)[box_slice(xb)]
+        else:
+            residual = self.X[n]
         beta = self.atoms.correlate(residual)
         beta += z[box_slice(ext)] * self.atoms.norms[:, None, None]
-        self.beta[n][...] = 0.
-        self.beta[n][box_slice(ext)] = beta
-        self.beta_ok[n] = True
+        g = (beta - self.reg[:, None, None]) * self.atoms.inv_norms[:, None, None]
+        self.g[n][...] = 0.
+        self.g[n][ext[0]:ext[1], ext[2]:ext[3]] = g.transpose(1, 2, 0)
+        self.g_ok[n] = True
 
     def cmd_solve(self, trials, tol, max_iter, strategy, soft_lock, lock_eps, seed,
                   max_passes, status_interval):
@@ -185,30 +200,33 @@ class Worker:
         """Non-zero activations of the own box: global indices and values."""
         idx, values = [], []
         h0, w0 = self.window[0], self.window[2]
+        o = self.own
         for j, n in enumerate(self._trials(trials)):
-            own = self.z[n][box_slice(self.own)]
-            k, h, w = np.nonzero(own)
-            idx.append(np.stack([np.full_like(k, j), k, h + self.own[0] + h0,
-                                 w + self.own[2] + w0]))
-            values.append(own[k, h, w])
+            own = self.z[n][o[0]:o[1], o[2]:o[3]]
+            h, w, k = np.nonzero(own)
+            idx.append(np.stack([np.full_like(k, j), k, h + o[0] + h0,
+                                 w + o[2] + w0]))
+            values.append(own[h, w, k])
         return np.concatenate(idx, axis=1), np.concatenate(values)
 
     def cmd_get_stats(self, trials=None):
         """``ztz`` and ``ztX`` of the own box, summed over trials."""
         a_h, a_w = self.atoms.shape
-        n_atoms = self.z.shape[1]
+        n_atoms = self.z.shape[-1]
         ztz = np.zeros((n_atoms, n_atoms, 2 * a_h - 1, 2 * a_w - 1))
         ztX = np.zeros((n_atoms, self.X.shape[1], a_h, a_w))
         own = np.array(self.own, dtype=np.int64)
         origin = np.array([self.x_box[0], self.x_box[2]], dtype=np.int64)
         for n in self._trials(trials):
-            accumulate_ztz_box(self.z[n], own, ztz)
-            accumulate_ztX_box(self.z[n], own, self.X[n], origin, ztX)
+            z = self.z_atom_major(n)
+            accumulate_ztz_box(z, own, ztz)
+            accumulate_ztX_box(z, own, self.X[n], origin, ztX)
         return ztz, ztX
 
     def cmd_get_l1(self, trials=None):
-        return float(sum(np.sum(self.reg * np.abs(self.z[n][box_slice(self.own)])
-                                .sum(axis=(1, 2))) for n in self._trials(trials)))
+        o = self.own
+        return float(sum(np.sum(self.reg * np.abs(self.z[n][o[0]:o[1], o[2]:o[3]])
+                                .sum(axis=(0, 1))) for n in self._trials(trials)))
 
     def cmd_get_cost(self, trials=None):
         """Data fit on the worker's signal box plus the l1 of its own box."""
@@ -216,7 +234,7 @@ class Worker:
         local = (sb[0] - xb[0], sb[1] - xb[0], sb[2] - xb[2], sb[3] - xb[2])
         cost = 0.
         for n in self._trials(trials):
-            X_hat = self.atoms.reconstruct(self.z[n])[box_slice(sb)]
+            X_hat = self.atoms.reconstruct(self.z_atom_major(n))[box_slice(sb)]
             residual = self.X[n][box_slice(local)] - X_hat
             cost += 0.5 * float(np.sum(residual * residual))
         return cost + self.cmd_get_l1(trials)
@@ -234,7 +252,7 @@ class Worker:
         xb = self.x_box
         start, stop = self.own[2] - xb[2], self.own[3] - xb[2]
         for n in range(self.X.shape[0]):
-            X_hat = self.atoms.reconstruct(self.z[n])[box_slice(xb)]
+            X_hat = self.atoms.reconstruct(self.z_atom_major(n))[box_slice(xb)]
             residual = (self.X[n] - X_hat)[:, 0]
             energy = np.concatenate([[0.], np.cumsum((residual ** 2).sum(axis=0))])
             stop_n = min(stop, residual.shape[1] - n_times_atom + 1)
@@ -250,5 +268,10 @@ class Worker:
 
     def cmd_end(self):
         """Forget the problem (the process keeps serving)."""
-        for name in ("X", "z", "beta", "atoms"):
+        for name in ("X", "z", "g", "atoms"):
             self.__dict__.pop(name, None)
+
+
+def _position_major(z):
+    """(n_trials, n_atoms, H, W) -> contiguous (n_trials, H, W, n_atoms)."""
+    return np.ascontiguousarray(np.asarray(z, dtype=float).transpose(0, 2, 3, 1))

@@ -85,76 +85,88 @@ def test_ztz_ztX_box(problem2d):
     np.testing.assert_allclose(ztX, ref)
 
 
-def _beta(X, D, z, norms):
-    return ref_correlate(X - ref_reconstruct(z, D), D) + z * norms[:, None, None]
+def _g(X, D, z, reg, norms):
+    """g = (beta - reg) / ||D_k||^2, position-major (H, W, n_atoms)."""
+    beta = ref_correlate(X - ref_reconstruct(z, D), D) + z * norms[:, None, None]
+    return ((beta - reg[:, None, None]) / norms[:, None, None]).transpose(1, 2, 0)
 
 
-def _segment_bests(beta, z, reg, inv, own, seg_shape):
-    """Best |candidate change| of every segment, by brute force."""
-    new = np.maximum(beta - reg[:, None, None], 0) * inv[:, None, None]
-    change = np.abs(new - z)
+def _segment_bests(g, z, own, seg_shape):
+    """Best |candidate change| of every segment (positive), by brute force."""
+    change = np.abs(np.maximum(g, 0) - z)
     bests = []
     for h0 in range(own[0], own[1], seg_shape[0]):
         for w0 in range(own[2], own[3], seg_shape[1]):
-            bests.append(change[:, h0:min(h0 + seg_shape[0], own[1]),
+            bests.append(change[h0:min(h0 + seg_shape[0], own[1]),
                                 w0:min(w0 + seg_shape[1], own[3])].max())
     return np.array(bests)
 
 
-def test_apply_update_keeps_beta_and_segments_exact(problem2d):
-    """beta on the extended box and the segment bests stay exact after updates
+def _as_float32(bits):
+    return np.asarray(bits, dtype=np.int32).view(np.float32)
+
+
+def test_apply_update_keeps_g_and_segments_exact(problem2d):
+    """g on the extended box and the segment bests stay exact after updates
     made inside the own box and received from outside it."""
     X, D, _ = problem2d
     rng = np.random.RandomState(1)
-    z = np.zeros((3, 14, 15))
+    n_atoms, H, W = 3, 14, 15
     DtD = conv2d.compute_DtD_2d(D)
-    norms = np.array([DtD[k, k, 3, 4] for k in range(3)])
-    inv = 1. / norms
-    reg = np.full(3, 0.5)
+    norms = np.array([DtD[k, k, 3, 4] for k in range(n_atoms)])
+    reg = np.full(n_atoms, 0.5)
+    DtD_t = dicod_lgcd.transpose_dtd(DtD, 1 / norms)
+    shift = np.tile(2 * reg / norms, 64)
     own = np.array([4, 10, 5, 11], dtype=np.int64)
     ext = np.array([1, 13, 1, 15], dtype=np.int64)
     seg_shape = np.array([4, 4], dtype=np.int64)
-    n_seg = 2 * 2
-    seg = [np.zeros(n_seg, dtype=np.int64) for _ in range(4)]
-    beta = _beta(X, D, z, norms)
-    buf = np.zeros(64)
-    dicod_lgcd.init_segments(beta, z, reg, inv, True, own, seg_shape, *seg, buf)
+    seg = [np.zeros(4, dtype=np.int64) for _ in range(2)]
+    z = np.zeros((n_atoms, H, W))
+    g = np.ascontiguousarray(_g(X, D, z, reg, norms))
+    z_t = np.zeros((H, W, n_atoms))
+    buf = np.zeros(64 * n_atoms, dtype=np.float32)
+    dicod_lgcd.init_segments(g.ravel(), z_t.ravel(), shift, True, W, n_atoms, own,
+                             seg_shape, *seg, buf)
     for _ in range(40):
-        k, h, w = rng.randint(3), rng.randint(14), rng.randint(15)
+        k, h, w = rng.randint(n_atoms), rng.randint(H), rng.randint(W)
         dz = rng.rand()
-        dicod_lgcd.apply_update(beta, z, DtD, reg, inv, True, k, h, w, dz, own, ext,
-                                seg_shape, *seg, buf)
-    ref = _beta(X, D, z, norms)
-    sl = (slice(None), slice(ext[0], ext[1]), slice(ext[2], ext[3]))
-    np.testing.assert_allclose(beta[sl], ref[sl], atol=1e-10)
-    bests = np.array(seg[0]).view(np.float64)
-    np.testing.assert_allclose(bests, _segment_bests(ref, z, reg, inv, own,
-                                                     seg_shape), atol=1e-10)
+        dicod_lgcd.apply_update(g.ravel(), z_t.ravel(), DtD_t, shift, True, W, k, h,
+                                w, dz, own, ext, seg_shape, *seg, buf)
+    z = z_t.transpose(2, 0, 1)
+    ref = _g(X, D, z, reg, norms)
+    np.testing.assert_allclose(g[ext[0]:ext[1], ext[2]:ext[3]],
+                               ref[ext[0]:ext[1], ext[2]:ext[3]], atol=1e-10)
+    np.testing.assert_allclose(_as_float32(seg[0]),
+                               _segment_bests(ref, z_t, own, seg_shape), rtol=1e-6)
 
 
 def test_sweep_single_worker_converges():
     """One worker owning everything: LGCD reaches the optimality conditions."""
     rng = np.random.RandomState(2)
-    D = rng.randn(2, 3, 1, 12)
-    D /= np.linalg.norm(D.reshape(2, -1), axis=1)[:, None, None, None]
-    z_true = rng.rand(2, 1, 200) * (rng.rand(2, 1, 200) < 0.03)
-    X = ref_reconstruct(z_true, D) + 0.05 * rng.randn(3, 1, 211)
+    n_atoms, W = 2, 200
+    D = rng.randn(n_atoms, 3, 1, 12)
+    D /= np.linalg.norm(D.reshape(n_atoms, -1), axis=1)[:, None, None, None]
+    z_true = rng.rand(n_atoms, 1, W) * (rng.rand(n_atoms, 1, W) < 0.03)
+    X = ref_reconstruct(z_true, D) + 0.05 * rng.randn(3, 1, W + 11)
     DtD = conv2d.compute_DtD_2d(D)
-    norms = np.array([DtD[k, k, 0, 11] for k in range(2)])
-    reg = np.full(2, 0.1)
-    z = np.zeros((2, 1, 200))
-    beta = _beta(X, D, z, norms)
-    box = np.array([0, 1, 0, 200], dtype=np.int64)
+    norms = np.array([DtD[k, k, 0, 11] for k in range(n_atoms)])
+    reg = np.full(n_atoms, 0.1)
+    DtD_t = dicod_lgcd.transpose_dtd(DtD, 1 / norms)
+    shift = np.tile(2 * reg / norms, 64)
+    g = np.ascontiguousarray(_g(X, D, np.zeros((n_atoms, 1, W)), reg, norms))
+    z_t = np.zeros((1, W, n_atoms))
+    box = np.array([0, 1, 0, W], dtype=np.int64)
     seg_shape = np.array([1, 24], dtype=np.int64)
-    seg = [np.zeros(9, dtype=np.int64) for _ in range(4)]
-    buf = np.zeros(256)
+    seg = [np.zeros(9, dtype=np.int64) for _ in range(2)]
+    buf = np.zeros(64 * n_atoms, dtype=np.float32)
     out = np.zeros((9 * 1000, 4))
-    dicod_lgcd.init_segments(beta, z, reg, 1 / norms, True, box, seg_shape, *seg,
-                             buf)
+    dicod_lgcd.init_segments(g.ravel(), z_t.ravel(), shift, True, W, n_atoms, box,
+                             seg_shape, *seg, buf)
     n_up, n_out, n_locked, n_passes, change = dicod_lgcd.sweep(
-        beta, z, DtD, reg, 1 / norms, True, 1e-12, box, box, box, seg_shape, *seg,
-        dicod_lgcd.LOCK_BORDER, 1e-9, False, 0, 1000, out, buf)
+        g.ravel(), z_t.ravel(), DtD_t, shift, True, W, 1e-12, box, box, box,
+        seg_shape, *seg, dicod_lgcd.LOCK_BORDER, 1e-6, False, 0, 1000, out, buf)
     assert change <= 1e-12 and n_out == 0 and n_locked == 0 and n_up > 0
+    z = z_t.transpose(2, 0, 1)
     corr = ref_correlate(X - ref_reconstruct(z, D), D)
     assert np.all(corr <= reg[:, None, None] + 1e-9)
     np.testing.assert_allclose(corr[z > 0], 0.1, atol=1e-9)

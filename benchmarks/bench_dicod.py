@@ -1,0 +1,203 @@
+"""DICOD: time to tolerance against the number of workers, and against dicodile.
+
+Problems (10 atoms each):
+
+- 1-D: a simulated signal of 8 channels and 1,000,000 samples, rank-1 atoms
+  of 64 samples (the simulation's own), events at density 1e-3;
+- 2-D: a 2048 x 2048 image, sum of 8 x 8 atoms at density 1e-3 plus noise.
+
+reg = 0.1 lambda_max and tol = 1e-3 (relative to the signal's standard
+deviation, as in ``cdl.sparse_encode``; dicodile's tol is absolute, so it gets
+``tol * std(X)``). Solvers: the sequential LGCD (``cdl.sparse_encode`` for 1-D,
+DICOD with one in-process worker for 2-D), DICOD with 1, 2 and 4 spawned MPI
+workers (wall time of the whole call: spawn, transfer, solve, gather), and
+dicodile 0.3 on the identical problem when its venv is there (see
+``benchmarks/peers/README.md``). Times are wall times of one run (the machine
+has 2 cores: 4 workers oversubscribe it).
+
+Run: ``.venv/bin/python benchmarks/bench_dicod.py [--quick] [--skip-2d]
+[--skip-peers]``; ``--quick`` divides the problem sizes by 10.
+"""
+import argparse
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import print_table  # noqa: E402
+from _peers import peer_available, peer_python, run_peer, save_problem  # noqa: E402
+
+import dicod  # noqa: E402
+from cdl._kernels.conv2d import correlate_2d, reconstruct_2d  # noqa: E402
+from cdl.coding import sparse_encode  # noqa: E402
+from cdl.objective import compute_objective, lambda_max  # noqa: E402
+from cdl.simulate import simulate_data  # noqa: E402
+
+TOL = 1e-3
+WORKERS = (1, 2, 4)
+
+
+def problem_1d(n_times):
+    X, u, v, _ = simulate_data(n_trials=1, n_channels=8, n_times=n_times,
+                               n_atoms=10, n_times_atom=64, density=1e-3,
+                               noise_level=0.3, random_state=0)
+    uv = np.hstack([u, v])
+    return X, uv, 0.1 * lambda_max(X, uv)
+
+
+def problem_2d(size):
+    rng = np.random.RandomState(0)
+    n_atoms, atom = 10, 8
+    grid = np.linspace(-1, 1, atom)
+    D = np.array([np.outer(np.hanning(atom), np.hanning(atom))
+                  * np.cos(np.pi * (k % 4 + 1) * np.add.outer(
+                      grid * np.cos(k), grid * np.sin(k))) for k in range(n_atoms)])
+    D = (D / np.linalg.norm(D.reshape(n_atoms, -1), axis=1)[:, None, None])[:, None]
+    valid = size - atom + 1
+    z = (rng.rand(n_atoms, valid, valid) < 1e-3) * (1 + rng.rand(n_atoms, valid,
+                                                               valid))
+    X = reconstruct_2d(z, D)
+    X += 0.1 * X.std() * rng.randn(*X.shape)
+    return X, D, 0.1 * np.abs(correlate_2d(X, D)).max()
+
+
+def objective_2d(X, D, z, reg):
+    residual = X - reconstruct_2d(z, D)
+    return 0.5 * float(np.sum(residual ** 2)) + reg * float(z.sum())
+
+
+def run_dicod(X, D, reg, n_workers, backend="spawn"):
+    t_start = time.perf_counter()
+    z, info = dicod.dicod(X, D, reg, n_workers=n_workers, tol=TOL, backend=backend,
+                          return_info=True, max_iter=10 ** 7)
+    return z, time.perf_counter() - t_start, info
+
+
+DICODILE_2D = """
+import sys, time, os
+import numpy as np
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+sys.path.insert(0, {peers!r})
+from problem_io import load_problem, save_result
+from dicodile.update_z.dicod import dicod
+p = load_problem(sys.argv[1])
+kwargs = dict(tol=float(p["tol"]), max_iter=10 ** 8, z_positive=True,
+              soft_lock="border", strategy="greedy", random_state=0, verbose=0)
+dicod(np.ascontiguousarray(p["X"][:, :64, :64]), p["D"], float(p["reg"]),
+      n_workers=1, **kwargs)  # warm-up
+t0 = time.perf_counter()
+z, *_ = dicod(p["X"], p["D"], float(p["reg"]), n_workers=int(p["n_workers"]),
+              **kwargs)
+save_result(sys.argv[2], z=np.asarray(z), time=time.perf_counter() - t0)
+"""
+
+
+def run_dicodile_2d(X, D, reg, n_workers, timeout=1800):
+    """dicodile on an image, in the peer venv (run_peer's task is 1-D only)."""
+    ok, _ = peer_available()
+    if not ok:
+        return None
+    peers = Path(__file__).resolve().parent / "peers"
+    sys.path.insert(0, str(peers))
+    from problem_io import load_result
+    with tempfile.TemporaryDirectory(prefix="cdl-dicodile-2d-") as tmp:
+        script = Path(tmp) / "run.py"
+        script.write_text(textwrap.dedent(DICODILE_2D.format(peers=str(peers))))
+        save_problem(Path(tmp) / "p.npz", X=X, D=D, reg=reg,
+                     tol=TOL * float(X.std()), n_workers=n_workers)
+        try:
+            proc = subprocess.run([str(peer_python()), str(script),
+                                   str(Path(tmp) / "p.npz"), str(Path(tmp) / "r.npz")],
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        if proc.returncode != 0:
+            print(proc.stderr[-2000:])
+            return None
+        return load_result(Path(tmp) / "r.npz")
+
+
+def bench_1d(n_times, peers, rows):
+    X, uv, reg = problem_1d(n_times)
+    name = f"1-D 8 x {n_times}"
+    sparse_encode(X[:, :, :5000], uv, reg)  # compile outside the timings
+    dicod.dicod(X[:, :, :5000], uv, reg, n_workers=1, backend="local")
+    t_start = time.perf_counter()
+    z_seq = sparse_encode(X, uv, reg, tol=TOL, max_iter=10 ** 7)
+    t_seq = time.perf_counter() - t_start
+    results = {"cdl.sparse_encode (lgcd)": (z_seq, t_seq, None)}
+    for n_workers in WORKERS:
+        results[f"dicod {n_workers} worker(s)"] = run_dicod(X, uv, reg, n_workers)
+    if peers:
+        for n_workers in (1, 2):
+            res = run_peer("dicod", dict(X=X, uv=uv, reg=reg, n_workers=n_workers,
+                                         tol=TOL * float(X.std())), timeout=3600)
+            if res is not None:
+                results[f"dicodile 0.3, {n_workers} worker(s)"] = (
+                    res["z"], res["time"], None)
+    objectives = {k: compute_objective(X, r[0], uv, reg) for k, r in results.items()}
+    _rows(name, results, objectives, rows)
+
+
+def bench_2d(size, peers, rows):
+    X, D, reg = problem_2d(size)
+    name = f"2-D {size} x {size}"
+    dicod.dicod(X[:, :64, :64], D, reg, n_workers=1, backend="local")
+    results = {"sequential (dicod, 1 in-process worker)": run_dicod(X, D, reg, 1,
+                                                                   "local")}
+    for n_workers in WORKERS:
+        results[f"dicod {n_workers} worker(s)"] = run_dicod(X, D, reg, n_workers)
+    if peers:
+        for n_workers in (1, 4):
+            res = run_dicodile_2d(X, D, reg, n_workers)
+            if res is not None:
+                results[f"dicodile 0.3, {n_workers} worker(s)"] = (
+                    res["z"][None] if res["z"].ndim == 3 else res["z"],
+                    float(res["time"]), None)
+    objectives = {k: objective_2d(X, D, r[0].reshape((D.shape[0],) + r[0].shape[-2:]),
+                                  reg) for k, r in results.items()}
+    _rows(name, results, objectives, rows)
+
+
+def _rows(name, results, objectives, rows):
+    best = min(objectives.values())
+    t_one = results["dicod 1 worker(s)"][1]
+    for key, (z, wall, info) in results.items():
+        updates = solve = ""
+        if info is not None:
+            updates = "/".join(f"{u // 1000}k" for u in info["n_updates"])
+            solve = f"{info['time']:.2f}"
+        ratio = (f"{wall / results['dicod 2 worker(s)'][1]:.1f}x"
+                 if key.startswith("dicodile") else "")
+        rows.append([name, key, f"{wall:.2f}", solve, f"{t_one / wall:.2f}",
+                     updates, f"{(objectives[key] - best) / abs(best):.1e}", ratio])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip-2d", action="store_true")
+    parser.add_argument("--skip-1d", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    peers = not args.skip_peers and peer_available()[0]
+    rows = []
+    if not args.skip_1d:
+        bench_1d(1_000_000 // scale, peers, rows)
+    if not args.skip_2d:
+        bench_2d(2048 // (4 if args.quick else 1), peers, rows)
+    print_table(f"DICOD, reg = 0.1 lambda_max, tol = {TOL} (x std(X))",
+                ["problem", "solver", "wall (s)", "solve (s)", "speedup vs dicod 1",
+                 "updates per worker", "rel. objective excess",
+                 "time / dicod 2 workers"], rows)
+
+
+if __name__ == "__main__":
+    main()
