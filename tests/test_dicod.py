@@ -193,3 +193,70 @@ def test_worker_error_is_raised(problem_1d, monkeypatch):
     monkeypatch.setenv("DICOD_FAULT", "nonsense")
     with pytest.raises(ValueError, match="DICOD_FAULT"):
         dicod.dicod(X, uv, reg, n_workers=2, backend="local")
+
+
+def test_distributed_encoder_matches_local_encoder(problem_1d):
+    """Every method of the encoder protocol gives LocalEncoder's values."""
+    from cdl.encoder import LocalEncoder
+    from dicod.encoder import DistributedEncoder
+    X, uv, reg, _ = problem_1d
+    X2 = np.concatenate([X, 2 * X[:, :, ::-1]])
+    kwargs = dict(tol=1e-9, max_iter=100000)
+    local = LocalEncoder(X2, 3, 16, solver_kwargs=kwargs)
+    dist = DistributedEncoder(X2, 3, 16, n_workers=3, solver_kwargs=kwargs,
+                              backend="local")
+    with local, dist:
+        for enc in (local, dist):
+            enc.set_D(uv)
+            enc.set_reg(np.full(3, reg))
+        np.testing.assert_allclose(dist.lambda_max(per_atom=True),
+                                   local.lambda_max(per_atom=True))
+        assert dist.get_cost() == pytest.approx(local.get_cost())
+        info_l, info_d = local.compute_z(), dist.compute_z()
+        assert info_d["objective"] == pytest.approx(info_l["objective"], rel=1e-6)
+        z = local.get_z_hat()
+        dist.set_z(z)  # same activations: exact comparisons from here
+        np.testing.assert_allclose(dist.get_z_hat(), z)
+        for trials in (None, [1]):
+            for a, b in zip(dist.get_sufficient_statistics(trials),
+                            local.get_sufficient_statistics(trials)):
+                np.testing.assert_allclose(a, b, atol=1e-10)
+            assert dist.get_l1(trials) == pytest.approx(local.get_l1(trials))
+        assert dist.get_cost() == pytest.approx(local.get_cost())
+        np.testing.assert_allclose(dist.residual_window(16),
+                                   local.residual_window(16), atol=1e-12)
+        dist.add_atom()
+        assert dist.n_atoms == 4 and dist.get_z_hat().shape == (2, 4, 1185)
+        assert dist.XtX == pytest.approx(local.XtX)
+
+
+def test_image_packing_is_exact():
+    """The data fit of the packed statistics is the one of the images."""
+    from cdl._kernels.conv2d import accumulate_ztX_box, accumulate_ztz_box
+    from cdl.objective import data_fit_from_stats
+    from dicod._images import pack, pack_stats, unpack
+    rng = np.random.RandomState(0)
+    D = rng.randn(3, 2, 4, 5)
+    X = rng.randn(2, 20, 22)
+    z = rng.rand(3, 17, 18) * (rng.rand(3, 17, 18) < 0.2)
+    ztz, ztX = np.zeros((3, 3, 7, 9)), np.zeros((3, 2, 4, 5))
+    box = np.array([0, 17, 0, 18], dtype=np.int64)
+    accumulate_ztz_box(z, box, ztz)
+    accumulate_ztX_box(z, box, X, np.zeros(2, dtype=np.int64), ztX)
+    fit = data_fit_from_stats(pack(D), *pack_stats(ztz, ztX), float(np.sum(X ** 2)),
+                              2)
+    assert fit == pytest.approx(0.5 * np.sum((X - reconstruct_2d(z, D)) ** 2))
+    np.testing.assert_array_equal(unpack(pack(D), (4, 5)), D)
+
+
+def test_dicodile_on_an_image():
+    from dicod._images import init_image_atoms
+    from dicod.dicodile import dicodile
+    X, D = image_with_border_events((2, 2), n_channels=1, shape=(40, 44))
+    D_init = init_image_atoms(X[None], 2, (5, 4), random_state=0)
+    D_hat, z_hat, result = dicodile(X, D_init, reg=0.1, n_workers=4, n_iter=8,
+                                    backend="local")
+    assert D_hat.shape == D.shape and z_hat.shape == (1, 2, 36, 41)
+    assert np.all(np.linalg.norm(D_hat.reshape(2, -1), axis=1) <= 1 + 1e-10)
+    pobj = result["pobj"]
+    assert pobj[-1] < pobj[0] and np.all(np.diff(pobj) <= 1e-8 * pobj[0])
