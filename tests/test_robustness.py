@@ -72,6 +72,21 @@ def test_dtype_is_checked(simulated):
         BatchCDL(n_atoms=2, n_times_atom=8, dtype=3.5).fit(simulated)
 
 
+def _within_a_second(run, attempts=2):
+    """Run ``run() -> (latency, result)`` until the latency is below 1 s.
+
+    A second attempt absorbs a transient CPU contention on a shared machine
+    (the latency is wall-clock time across two processes).
+    """
+    latencies = []
+    for _ in range(attempts):
+        latency, result = run()
+        latencies.append(latency)
+        if latency < 1.:
+            return result
+    raise AssertionError(f"Ctrl-C took {latencies} s to return.")
+
+
 def _run_and_interrupt(tmp_path, body, n_ready=1, timeout=120):
     """Run ``body`` in a subprocess, send SIGINT once it prints READY."""
     script = tmp_path / "child.py"
@@ -115,10 +130,13 @@ def test_ctrl_c_during_fit_keeps_model_and_stops_workers(tmp_path):
                               warnings=[str(w.message) for w in caught],
                               workers=children())), flush=True)
         """
-    sent, code, out, err = _run_and_interrupt(tmp_path, body)
-    assert code == 0, err
-    result = json.loads(out.strip().splitlines()[-1])
-    assert result["returned"] - sent < 1.
+
+    def run():
+        sent, code, out, err = _run_and_interrupt(tmp_path, body)
+        assert code == 0, err
+        result = json.loads(out.strip().splitlines()[-1])
+        return result["returned"] - sent, result
+    result = _within_a_second(run)
     assert result["interrupted"] and result["n_iter"] >= 1
     assert any("interrupted" in w for w in result["warnings"])
     assert not [w for w in result["workers"] if "loky" in w], result["workers"]
@@ -144,7 +162,10 @@ def test_ctrl_c_interrupts_a_long_z_step_quickly(tmp_path):
         except KeyboardInterrupt:
             print("INTERRUPTED", time.time(), flush=True)
         """
-    sent, _, out, err = _run_and_interrupt(tmp_path, body)
-    line = [x for x in out.splitlines() if x.startswith("INTERRUPTED")]
-    assert line, (out, err)
-    assert float(line[0].split()[1]) - sent < 1.
+
+    def run():
+        sent, _, out, err = _run_and_interrupt(tmp_path, body)
+        line = [x for x in out.splitlines() if x.startswith("INTERRUPTED")]
+        assert line, (out, err)
+        return float(line[0].split()[1]) - sent, None
+    _within_a_second(run)
