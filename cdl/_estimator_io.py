@@ -4,7 +4,7 @@ import numpy as np
 from .checkpoint import jsonable_params
 
 
-def save_estimator(model, fname, overwrite=False):
+def save_estimator(model, fname, overwrite=False, metadata=None):
     """Write a fitted estimator with :func:`cdl.io.save_model`."""
     from .io import save_model
     z = model.z_hat_
@@ -24,12 +24,14 @@ def save_estimator(model, fname, overwrite=False):
         and not isinstance(rs, bool) else None
     params["estimator"] = type(model).__name__
     params["n_iter_done"] = int(model.n_iter_)
-    save_model(fname, arrays, params, info=model.info_, overwrite=overwrite)
+    save_model(fname, arrays, params, info=model.info_, overwrite=overwrite,
+               metadata=metadata)
 
 
 def read_estimator(fname, estimators):
     """Read a model file into a fitted estimator of one of ``estimators``."""
     from .io import read_model as read_model_file
+    from .io import read_model_metadata
     arrays, params, info = read_model_file(fname)
     params = dict(params)
     name = params.pop("estimator", None)
@@ -52,4 +54,5 @@ def read_estimator(fname, estimators):
     model.times_ = arrays["times"]
     model.n_iter_ = n_iter_done
     model.info_ = info
+    model.metadata_ = read_model_metadata(fname)
     return model

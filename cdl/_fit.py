@@ -90,8 +90,11 @@ def check_solver_kwargs(est):
             check_int(f"{name}['seg_len']", value["seg_len"], min_value=1)
 
 
-def prepare(est, X):
-    """``X`` as a checked array (or a source with ``chunk_len``) and its Info."""
+def prepare(est, X, picks=None):
+    """``X`` as a checked array (or a source with ``chunk_len``) and its Info.
+
+    ``picks`` selects the channels of an MNE Raw or Epochs (as in MNE).
+    """
     dtype = check_dtype(est.dtype)
     if getattr(est, "chunk_len", None) is not None:
         from ._sources import as_source
@@ -100,7 +103,10 @@ def prepare(est, X):
     info = None
     if hasattr(X, "info") and hasattr(X, "get_data"):
         from .io import mne_to_X  # mne is imported only for MNE objects
-        X, info = mne_to_X(X)
+        X, info = mne_to_X(X, picks=picks)
+    elif picks is not None:
+        raise ValueError("picks selects channels of an mne Raw or Epochs; "
+                         "index the array instead.")
     return check_X(X, dtype=dtype), info
 
 
@@ -135,9 +141,9 @@ def _make_encoder(est, X, n_atoms):
                           positive=est.positive, chunk_len=est.chunk_len)
 
 
-def fit_estimator(est, X, resume=None):
+def fit_estimator(est, X, resume=None, picks=None):
     """Fit ``est`` on ``X`` (the body of ``fit``); returns ``est``."""
-    X, info = prepare(est, X)
+    X, info = prepare(est, X, picks=picks)
     validate_params(est, X)
     fname = resume_path(est, resume)
     meta = run_meta(est, X) if (fname or est.checkpoint) else None

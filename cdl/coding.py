@@ -11,6 +11,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy import optimize
 
+from ._interrupt import interrupts_as_keyboard_interrupt
 from ._kernels import lgcd as lgcd_kernels
 from ._logging import logger, verbose
 from ._validation import (_as_float_array, check_bool, check_dictionary,
@@ -164,8 +165,9 @@ def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
                   freeze_support=freeze_support)
     z0s = [None] * n_trials if z0 is None else list(z0)
     if n_jobs == 1 or n_trials == 1:
-        results = [_encode_trial(X[i], D, DtD, reg, z0s[i], **kwargs)
-                   for i in range(n_trials)]
+        with interrupts_as_keyboard_interrupt():
+            results = [_encode_trial(X[i], D, DtD, reg, z0s[i], **kwargs)
+                       for i in range(n_trials)]
     else:
         results = Parallel(n_jobs=n_jobs)(
             delayed(_encode_trial)(X[i], D, DtD, reg, z0s[i], **kwargs)
@@ -202,6 +204,8 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
     # alphacsc), so that tol means the same for data in volts or in units.
     scale = float(np.std(X_n))
     inner_tol = tol * scale if scale > 0 else tol
+    # Below the rounding of the dtype, changes never stop: floor the tolerance.
+    inner_tol = max(inner_tol, 100 * np.finfo(X_n.dtype).eps * scale)
     n_iter = n_updates = 0
     while True:
         it, up = run(X_n, D, reg_k, state, inner_tol, max_iter - n_iter, positive)

@@ -101,7 +101,7 @@ class _BaseCDL:
         return {}
 
     @verbose
-    def fit(self, X, y=None, resume=None, verbose=None):
+    def fit(self, X, y=None, resume=None, picks=None, verbose=None):
         """Learn the dictionary and the activations of ``X``.
 
         Ctrl-C (KeyboardInterrupt) stops learning within about a second: the
@@ -121,6 +121,9 @@ class _BaseCDL:
             the one the interrupted run would have given. ``True`` resumes
             from ``checkpoint`` if that file exists and starts afresh
             otherwise.
+        picks : str | list | None
+            Channels of a Raw or Epochs to use (MNE picks: channel types or
+            names); None takes the data channels.
         %(verbose)s
 
         Returns
@@ -128,7 +131,7 @@ class _BaseCDL:
         self : instance of the estimator
         """
         from ._fit import fit_estimator
-        return fit_estimator(self, X, resume)
+        return fit_estimator(self, X, resume, picks=picks)
 
     def _set_fitted(self, D, z_hat, result, info, X):
         n_channels = X.shape[1]
@@ -188,12 +191,14 @@ class _BaseCDL:
         return np.array(rows)
 
     @verbose
-    def transform(self, X, verbose=None):
+    def transform(self, X, picks=None, verbose=None):
         """Activations of ``X`` on the learned dictionary.
 
         Parameters
         ----------
         X : ndarray of shape (n_trials, n_channels, n_times) | mne.io.Raw | mne.Epochs
+        picks : str | list | None
+            Channels of a Raw or Epochs (as in :meth:`fit`).
         %(verbose)s
 
         Returns
@@ -201,7 +206,7 @@ class _BaseCDL:
         z_hat : ndarray of shape (n_trials, n_atoms, n_times_valid)
         """
         self._check_fitted()
-        X, _ = prepare(self, X)
+        X, _ = prepare(self, X, picks=picks)
         if X.shape[1] != self.n_channels_:
             raise ValueError(f"X has {X.shape[1]} channels but the model was "
                              f"fitted on {self.n_channels_}.")
@@ -223,7 +228,7 @@ class _BaseCDL:
         """Fit, then return ``z_hat_``."""
         return self.fit(X, verbose=verbose).z_hat_
 
-    def save(self, fname, *, overwrite=False):
+    def save(self, fname, *, overwrite=False, metadata=None):
         """Save the fitted model to a ``.npz`` file (no pickle).
 
         Parameters
@@ -233,10 +238,53 @@ class _BaseCDL:
             :func:`cdl.read_model`.
         overwrite : bool
             Replace an existing file.
+        metadata : dict | None
+            JSON-serialisable information stored with the model (e.g. the
+            preprocessing of the recording); read back in ``metadata_``.
         """
         from ._estimator_io import save_estimator
         self._check_fitted()
-        save_estimator(self, fname, overwrite=overwrite)
+        save_estimator(self, fname, overwrite=overwrite, metadata=metadata)
+
+    def to_events(self, z=None, **kwargs):
+        """Atom occurrences as an MNE events array (code k + 1 for atom k).
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+            Activations (default ``z_hat_``).
+        **kwargs
+            ``first_samp``, ``threshold``, ``trial_starts`` of
+            :func:`cdl.io.model_to_events`.
+
+        Returns
+        -------
+        events : ndarray of shape (n_events, 3)
+        event_id : dict
+            ``{'atom_<k>': k + 1}``.
+        """
+        from .io import model_to_events
+        self._check_fitted()
+        return model_to_events(self, z=z, **kwargs)
+
+    def to_annotations(self, z=None, **kwargs):
+        """Atom occurrences as :class:`mne.Annotations` ('atom_<k>', amplitude kept).
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+            Activations (default ``z_hat_``).
+        **kwargs
+            ``sfreq``, ``orig_time``, ``first_samp``, ``threshold``,
+            ``trial_starts`` of :func:`cdl.io.model_to_annotations`.
+
+        Returns
+        -------
+        annotations : mne.Annotations
+        """
+        from .io import model_to_annotations
+        self._check_fitted()
+        return model_to_annotations(self, z=z, **kwargs)
 
 
 class BatchCDL(_BaseCDL):

@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 
+from ._interrupt import is_interrupt
 from ._logging import logger, show_progress, warn
 from .objective import data_fit_from_stats, is_rank1, split_uv
 
@@ -185,7 +186,9 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                 checkpoint(dict(boundary, z=encoder.get_z_hat()))
             if stopped:
                 break
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as err:
+        if not is_interrupt(err):
+            raise
         interrupted = True
         saved = ""
         if checkpoint is not None and not in_d_step:

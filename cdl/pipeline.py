@@ -205,13 +205,7 @@ def save_fitted(model, fname, metadata):
     -------
     fname : Path
     """
-    from .io import set_model_metadata
-
-    if "metadata" in inspect.signature(model.save).parameters:
-        model.save(fname, overwrite=True, metadata=metadata)
-    else:
-        model.save(fname, overwrite=True)
-        set_model_metadata(fname, metadata)
+    model.save(fname, overwrite=True, metadata=metadata)
     return Path(fname)
 
 

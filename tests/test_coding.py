@@ -163,3 +163,13 @@ def test_tol_does_not_depend_on_units():
     z_volts = sparse_encode(X * 1e-5, uv, reg * 1e-5)
     np.testing.assert_allclose(z_volts * 1e5, z_units, rtol=1e-6, atol=1e-9)
     assert np.count_nonzero(z_units) > 10
+
+
+def test_float32_with_tol_below_rounding_converges():
+    X, uv = _problem(seed=10)
+    reg = 0.1 * objective.lambda_max(X, uv)
+    z, info = sparse_encode(X.astype(np.float32), uv, reg, tol=1e-12,
+                            max_iter=100000, return_info=True)
+    assert max(info["n_iter"]) < 100000
+    _, info64 = sparse_encode(X, uv, reg, tol=1e-10, return_info=True)
+    assert abs(info["objective"] - info64["objective"]) < 1e-5 * info64["objective"]

@@ -148,15 +148,17 @@ def _scan(g, z, shift, positive, frozen, start, stop, buf, bits, best_bits,
     return _fold_best(bits, n, start, best_bits, best_i)
 
 
-@jit
-def lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen):  # pragma: no cover
+def lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen):
     """Build the state of LGCD for one trial (see :func:`lgcd`).
 
     Work time-major, so that the atoms of a time window are one contiguous
     block and each update or scan is a single vectorised loop, and on
     ``g = (beta - reg) / ||D_k||^2``, the new value of a coordinate (when > 0).
     The state carries the best candidate of every segment, so that runs of a
-    few sweeps each give exactly the result of one long run.
+    few sweeps each give exactly the result of one long run. The arrays are
+    allocated here, in Python, and filled by compiled code: a compiled
+    function that returns arrays turns a Ctrl-C received while it runs into a
+    SystemError.
 
     Returns
     -------
@@ -167,42 +169,49 @@ def lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen):  # pragma: no cover
     n_atoms, n_times_valid = z.shape
     n_times_atom = (DtD.shape[2] + 1) // 2
     n_seg = (n_times_valid + seg_len - 1) // seg_len
-    K = n_atoms
-    inv_norms = np.zeros(n_atoms, dtype=beta.dtype)
-    for k in range(n_atoms):
+    block = max(seg_len, 2 * n_times_atom)
+    state = (np.empty(n_times_valid * n_atoms, dtype=beta.dtype),
+             np.ascontiguousarray(z.T).ravel(),
+             np.ascontiguousarray(frozen.T).ravel(),
+             np.empty((n_atoms, (2 * n_times_atom - 1) * n_atoms), dtype=beta.dtype),
+             np.empty(block * n_atoms, dtype=beta.dtype),
+             np.zeros(n_seg, dtype=np.int32),
+             np.zeros(n_seg, dtype=np.int64),
+             int(seg_len), bool(positive))
+    _fill_state(beta, DtD, reg, state)
+    return state
+
+
+@jit
+def _fill_state(beta, DtD, reg, state):  # pragma: no cover
+    g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len, positive = state
+    K, n_times_valid = beta.shape
+    n_times_atom = (DtD.shape[2] + 1) // 2
+    inv_norms = np.zeros(K, dtype=beta.dtype)
+    for k in range(K):
         norm_k = DtD[k, k, n_times_atom - 1]
         if norm_k > 0:
             inv_norms[k] = 1. / norm_k
-    g = np.empty(n_times_valid * K, dtype=beta.dtype)
     for t in range(n_times_valid):
         for k in range(K):
             g[t * K + k] = (beta[k, t] - reg[k]) * inv_norms[k]
-    z_t = np.ascontiguousarray(z.T).ravel()
-    frozen_t = np.ascontiguousarray(frozen.T).ravel()
     # DtD_t[k0, d * K + l] = DtD[l, k0, d] / ||D_l||^2: an update's effect on g.
-    DtD_t = np.empty((K, (2 * n_times_atom - 1) * K), dtype=beta.dtype)
     for k0 in range(K):
         for d in range(2 * n_times_atom - 1):
             for l in range(K):
                 DtD_t[k0, d * K + l] = DtD[l, k0, d] * inv_norms[l]
-    block = max(seg_len, 2 * n_times_atom)
-    shift = np.empty(block * K, dtype=beta.dtype)
-    for i in range(block):
+    for i in range(shift.shape[0] // K):
         for k in range(K):
             shift[i * K + k] = 2 * reg[k] * inv_norms[k]
     # Candidate changes are only compared: float32 halves the memory traffic.
-    buf = np.zeros(block * K, dtype=np.float32)
+    buf = np.zeros(shift.shape[0], dtype=np.float32)
     bits = buf.view(np.int32)
     # Per segment: best candidate change (int32 bits of a float32) and where.
-    best_bits = np.zeros(n_seg, dtype=np.int32)
-    best_i = np.zeros(n_seg, dtype=np.int64)
-    for s in range(n_seg):
+    for s in range(best_bits.shape[0]):
         a = s * seg_len * K
         b = min((s + 1) * seg_len, n_times_valid) * K
         best_bits[s], best_i[s] = _scan(g, z_t, shift, positive, frozen_t, a, b,
                                         buf, bits, 0, a)
-    return (g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len,
-            positive)
 
 
 @jit
@@ -304,9 +313,7 @@ def lgcd_beta(state, DtD, reg, beta):  # pragma: no cover
                 beta[k, t] = g[t * K + k] * norm_k + reg[k]
 
 
-@jit
-def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive,
-         frozen):  # pragma: no cover
+def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive, frozen):
     """Run LGCD on one trial, updating ``z`` and ``beta`` in place.
 
     Parameters
