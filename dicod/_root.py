@@ -107,26 +107,36 @@ class Cluster:
         if self.closed:
             raise WorkerError("The DICOD workers were shut down after an error or "
                               "at the end of their use; start new ones.")
-        try:
-            for i in range(self.n_workers):
-                args = dict(kwargs, **(per_worker[i] if per_worker else {}))
-                self.comm.send(i, TAG_CMD, (name, args))
-            return self._gather(name)
-        except KeyboardInterrupt:
-            self.abort()
-            raise
+        for i in range(self.n_workers):
+            args = dict(kwargs, **(per_worker[i] if per_worker else {}))
+            self.comm.send(i, TAG_CMD, (name, args))
+        return self._gather(name)
 
     def _gather(self, name):
-        results = {}
+        """Replies to command ``name``; an interrupt waits for them first.
+
+        After Ctrl-C the replies are still collected (for up to STOP_GRACE
+        seconds) so that the workers stay in step and usable; a second
+        interrupt, or the grace running out, kills them.
+        """
+        results, deadline = {}, None
         last_seen = {i: time.monotonic() for i in range(self.n_workers)}
         while len(results) < self.n_workers:
-            waiting = [i for i in range(self.n_workers) if i not in results]
-            msg = self._next(waiting, last_seen)
-            if msg is None:
-                continue
-            source, tag, payload = msg
-            if tag == TAG_REPLY and payload[0] == name:
-                results[source] = payload[1]
+            try:
+                waiting = [i for i in range(self.n_workers) if i not in results]
+                msg = self._next(waiting, last_seen)
+                if msg is not None and msg[1] == TAG_REPLY and msg[2][0] == name:
+                    results[msg[0]] = msg[2][1]
+                if deadline is not None and time.monotonic() > deadline:
+                    self.abort()
+                    raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                if deadline is not None:
+                    self.abort()
+                    raise
+                deadline = time.monotonic() + STOP_GRACE
+        if deadline is not None:
+            raise KeyboardInterrupt
         return [results[i] for i in range(self.n_workers)]
 
     # -- distributed solve -----------------------------------------------------

@@ -28,9 +28,9 @@ def solve_kwargs(tol, max_iter, strategy, soft_lock, random_state, max_passes=4,
     max_iter = check_int("max_iter", max_iter, min_value=1)
     check_option("strategy", strategy, STRATEGIES)
     check_option("soft_lock", soft_lock, SOFT_LOCKS)
-    seed = np.random.RandomState(random_state).randint(2 ** 31 - 1) \
-        if not isinstance(random_state, np.random.RandomState) \
-        else random_state.randint(2 ** 31 - 1)
+    rng = random_state if isinstance(random_state, np.random.RandomState) \
+        else np.random.RandomState(random_state)  # never the global generator
+    seed = rng.randint(2 ** 31 - 1)
     return dict(tol=tol, max_iter=max_iter, strategy=strategy, soft_lock=soft_lock,
                 lock_eps=lock_eps, seed=int(seed), max_passes=max_passes,
                 status_interval=status_interval)

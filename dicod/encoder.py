@@ -82,11 +82,8 @@ class DistributedEncoder:
         self.start()
         return self
 
-    def __exit__(self, exc_type, *exc):
-        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
-            self.close()
-        elif self.cluster is not None:
-            self.cluster.abort()
+    def __exit__(self, *exc):
+        self.close()  # kills the workers if they cannot be shut down
         return False
 
     def start(self):

@@ -50,15 +50,17 @@ class Segmentation:
         if min(self.grid) < 1:
             raise ValueError(f"grid must be positive, got {grid}.")
         self.bounds = [_split(n, g) for n, g in zip(self.valid_shape, self.grid)]
+        names = ("time",) if self.ndim == 1 else ("height", "width")
         for axis, (b, a, g) in enumerate(zip(self.bounds, self.atom_shape,
                                             self.grid)):
             size = min(np.diff(b))
             if g > 1 and size < 2 * a:
                 raise ValueError(
-                    f"{g} workers along axis {axis} give segments of {size} "
-                    f"activations, shorter than 2 atom lengths ({2 * a}); use at "
-                    f"most {max(1, self.valid_shape[axis] // (2 * a))} workers "
-                    f"along this axis.")
+                    f"{g} workers along the {names[axis - 2 + self.ndim]} axis "
+                    f"give segments of {size} activations, shorter than 2 atom "
+                    f"lengths ({2 * a}); use at most "
+                    f"{max(1, self.valid_shape[axis] // (2 * a))} workers along "
+                    f"this axis.")
         self.n_workers = self.grid[0] * self.grid[1]
         self.margin = tuple(a - 1 for a in self.atom_shape)
 

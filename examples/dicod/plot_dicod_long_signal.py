@@ -10,7 +10,7 @@ across the border. Both reach the same objective (up to the tolerance; on a
 machine with free cores, the two workers also halve the time of the solve,
 though starting them costs about a second).
 
-Then DiCoDiLe (:class:`dicod.dicodile.DiCoDiLe`, the learning loop of
+Then DiCoDiLe (:class:`dicod.DiCoDiLe`, the learning loop of
 :class:`cdl.BatchCDL` with a DICOD z-step) learns the atoms from a perturbed
 start; the workers keep their half of the signal and activations across
 iterations and send only the sufficient statistics to this process.
@@ -25,7 +25,6 @@ import dicod
 from cdl import sparse_encode
 from cdl.objective import compute_objective, lambda_max
 from cdl.simulate import simulate_data
-from dicod.dicodile import DiCoDiLe
 
 X, u, v, z_true = simulate_data(n_trials=1, n_channels=8, n_times=300_000,
                                 n_atoms=5, n_times_atom=64, density=1e-3,
@@ -51,8 +50,8 @@ print(f"updates per worker: {info['n_updates']}, update messages sent: "
 # -----------------------------
 rng = np.random.RandomState(1)
 uv_init = np.hstack([u + 0.3 * rng.randn(*u.shape), v + 0.3 * rng.randn(*v.shape)])
-model = DiCoDiLe(n_atoms=5, n_times_atom=64, reg=0.1, n_iter=15, n_workers=2,
-                 D_init=uv_init, random_state=0)
+model = dicod.DiCoDiLe(n_atoms=5, n_times_atom=64, reg=0.1, n_iter=15, n_workers=2,
+                       D_init=uv_init, random_state=0)
 model.fit(X[:, :, :100_000])
 
 fig, axes = plt.subplots(1, 5, figsize=(12, 2.5), sharey=True)

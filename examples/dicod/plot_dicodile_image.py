@@ -14,9 +14,8 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
+import dicod
 from cdl._kernels.conv2d import reconstruct_2d
-from dicod._images import init_image_atoms
-from dicod.dicodile import dicodile
 
 
 def texture(size=160, n_patterns=5, atom=8, density=4e-3, seed=0):
@@ -52,9 +51,9 @@ if X is None:
     X = texture()
 
 n_atoms, atom_shape = 5, (8, 8)
-D_init = init_image_atoms(X[None], n_atoms, atom_shape, random_state=0)
-D_hat, z_hat, result = dicodile(X, D_init, reg=0.1, n_workers=4, n_iter=10,
-                                solver_z_kwargs=dict(tol=1e-3))
+D_init = dicod.init_image_atoms(X[None], n_atoms, atom_shape, random_state=0)
+D_hat, z_hat, result = dicod.dicodile(X, D_init, reg=0.1, n_workers=4, n_iter=10,
+                                      solver_z_kwargs=dict(tol=1e-3))
 print(f"{result['n_iter']} iterations, objective {result['pobj'][0]:.1f} -> "
       f"{result['pobj'][-1]:.1f}")
 
