@@ -22,9 +22,10 @@ TAG_UPDATE = 15   # worker -> worker: rows (trial, k, h, w, dz)
 TAG_STOP = 16     # root -> worker: stop updating, keep applying messages
 TAG_DONE = 17     # root -> worker: the solve is over
 TAG_ABORT = 18    # root -> worker: leave at once (after a failure elsewhere)
+TAG_ALIVE = 19    # worker -> root: still computing (during long commands)
 TAGS = {TAG_CMD: "command", TAG_REPLY: "reply", TAG_ERROR: "error",
         TAG_STATUS: "status", TAG_UPDATE: "update", TAG_STOP: "stop",
-        TAG_DONE: "done", TAG_ABORT: "abort"}
+        TAG_DONE: "done", TAG_ABORT: "abort", TAG_ALIVE: "alive"}
 
 
 class WorkerError(RuntimeError):
@@ -47,7 +48,10 @@ class Comm(abc.ABC):
 
     @abc.abstractmethod
     def send(self, dest, tag, payload):
-        """Queue ``payload`` for ``dest`` (ROOT or a worker); never blocks."""
+        """Queue ``payload`` for ``dest`` (ROOT or a worker); never blocks.
+
+        Safe to call from two threads (a worker's heartbeat thread sends too).
+        """
 
     @abc.abstractmethod
     def recv(self, timeout=None):

@@ -26,6 +26,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 
@@ -133,12 +134,14 @@ class _MPIComm(Comm):
     def _setup(self, MPI):
         self.MPI = MPI
         self._requests = []
+        self._lock = threading.Lock()
         self._status = MPI.Status()
 
     def _isend(self, comm, dest, tag, payload):
-        self._requests.append(comm.isend(payload, dest=dest, tag=tag))
-        if len(self._requests) > 64:
-            self._requests = [r for r in self._requests if not r.Test()]
+        with self._lock:
+            self._requests.append(comm.isend(payload, dest=dest, tag=tag))
+            if len(self._requests) > 64:
+                self._requests = [r for r in self._requests if not r.Test()]
 
     def _poll(self, comms):
         for comm, convert in comms:
@@ -164,7 +167,8 @@ class _MPIComm(Comm):
     def flush(self, timeout=None):
         deadline = None if timeout is None else time.monotonic() + timeout
         while self._requests:
-            self._requests = [r for r in self._requests if not r.Test()]
+            with self._lock:
+                self._requests = [r for r in self._requests if not r.Test()]
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(1e-4)

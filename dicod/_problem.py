@@ -22,7 +22,7 @@ from cdl._validation import (
 from ._signal import box_slice, grow
 from .segmentation import Segmentation
 
-FAULT_ACTIONS = ("raise", "kill", "exit", "hang")
+FAULT_ACTIONS = ("raise", "kill", "exit", "hang", "slow")
 
 
 class Problem:
@@ -116,7 +116,9 @@ def read_fault():
     """Fault to inject in a worker, from ``DICOD_FAULT=worker:command:action``.
 
     For tests: ``DICOD_FAULT=1:solve:kill`` kills worker 1 when it receives the
-    ``solve`` command (actions: raise, kill, exit, hang). Read at each call.
+    ``solve`` command (actions: raise, kill, exit, hang, and slow: 3 s of
+    computation, during which the worker must still count as alive). Read at
+    each call.
     """
     spec = os.environ.get("DICOD_FAULT", "").strip()
     if not spec:

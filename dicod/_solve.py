@@ -93,7 +93,8 @@ class Solve:
 
     def run(self):
         w = self.w
-        time_init = self._prepare()
+        with w.pulse:
+            time_init = self._prepare()
         t_start = time.perf_counter()
         self.cpu_start = time.process_time()
         stopping = exhausted = False

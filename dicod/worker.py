@@ -10,6 +10,7 @@ of its *window* and ``g = (beta - reg) / ||D_k||^2`` on its *extended* box (see
 import os
 import signal
 import socket
+import threading
 import time
 import traceback
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from cdl._kernels.conv2d import accumulate_ztX_box, accumulate_ztz_box
 
-from ._comm import ROOT, TAG_ABORT, TAG_CMD, TAG_ERROR, TAG_REPLY, TAG_UPDATE
+from ._comm import ROOT, TAG_ABORT, TAG_ALIVE, TAG_CMD, TAG_ERROR, TAG_REPLY, TAG_UPDATE
 from ._signal import Atoms, box_slice, grow
 from ._solve import Abort, Solve
 from .segmentation import Segmentation, relative
@@ -37,6 +38,7 @@ class Worker:
         self.rank = comm.rank
         self.fault = None
         self.pending = []  # neighbours' updates that arrived before a solve
+        self.pulse = Pulse(comm)
 
     # -- main loop -------------------------------------------------------------
     def serve(self):
@@ -52,6 +54,7 @@ class Worker:
             try:
                 source, tag, payload = self._next_message(None)
             except Abort:
+                self.pulse.stop()
                 return "abort"
             if tag == TAG_UPDATE:
                 # A neighbour started the solve first: keep it for the solve.
@@ -61,6 +64,7 @@ class Worker:
                 continue
             name, kwargs = payload
             if name == "shutdown":
+                self.pulse.stop()
                 self.comm.send(ROOT, TAG_REPLY, (name, None))
                 self.comm.flush(timeout=10.)
                 return "shutdown"
@@ -68,9 +72,14 @@ class Worker:
                 if name == "setup":
                     self.fault = kwargs.get("fault")
                 self._inject_fault(name)
-                result = getattr(self, "cmd_" + name)(**kwargs)
+                if name == "solve":  # sends its own statuses
+                    result = self.cmd_solve(**kwargs)
+                else:
+                    with self.pulse:
+                        result = getattr(self, "cmd_" + name)(**kwargs)
                 self.comm.send(ROOT, TAG_REPLY, (name, result))
             except Abort:
+                self.pulse.stop()
                 return "abort"
             except Exception:  # noqa: BLE001 (reported to the root, which decides)
                 self.comm.send(ROOT, TAG_ERROR, f"{self.comm.describe(self.rank)} "
@@ -103,6 +112,10 @@ class Worker:
         if action == "hang":
             while True:
                 time.sleep(1.)
+        if action == "slow":  # a long computation: the pulse speaks meanwhile
+            with self.pulse:
+                time.sleep(3.)
+            return
         raise RuntimeError(f"fault injected in worker {self.rank} at {command!r} "
                            f"(DICOD_FAULT)")
 
@@ -275,3 +288,49 @@ class Worker:
 def _position_major(z):
     """(n_trials, n_atoms, H, W) -> contiguous (n_trials, H, W, n_atoms)."""
     return np.ascontiguousarray(np.asarray(z, dtype=float).transpose(0, 2, 3, 1))
+
+
+class Pulse:
+    """Heartbeats sent from a thread while the worker is in a long computation.
+
+    The root declares a worker dead after ``worker_timeout`` seconds of
+    silence. Within ``with pulse:`` (a command's computation, which may take
+    long on big pieces of signal) a thread sends ``TAG_ALIVE`` every
+    ``interval`` seconds; elsewhere the worker speaks for itself (replies,
+    solve statuses), so a worker stuck outside a computation falls silent.
+
+    Parameters
+    ----------
+    comm : Comm
+    interval : float
+    """
+
+    def __init__(self, comm, interval=1.):
+        self.comm = comm
+        self.interval = interval
+        self.depth = 0
+        self.done = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        self.depth += 1
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, daemon=True,
+                                           name="dicod-pulse")
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.depth -= 1
+        return False
+
+    def _run(self):
+        while not self.done.wait(self.interval):
+            if self.depth > 0:
+                self.comm.send(ROOT, TAG_ALIVE, None)
+
+    def stop(self):
+        """Stop the thread (before the worker's last messages)."""
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()

@@ -190,6 +190,10 @@ def test_worker_error_is_raised(problem_1d, monkeypatch):
         with pytest.raises(WorkerError, match="did not answer for 1 s"):
             dicod.dicod(X, uv, reg, n_workers=2, backend="local",
                         worker_timeout=1.)
+    # A long computation (3 s) is not silence: the pulse thread speaks.
+    monkeypatch.setenv("DICOD_FAULT", "1:get_z:slow")
+    z = dicod.dicod(X, uv, reg, n_workers=2, backend="local", worker_timeout=1.)
+    assert z.shape == (1, 3, 1185)
     monkeypatch.setenv("DICOD_FAULT", "nonsense")
     with pytest.raises(ValueError, match="DICOD_FAULT"):
         dicod.dicod(X, uv, reg, n_workers=2, backend="local")
