@@ -15,6 +15,12 @@ import uuid
 
 import numpy as np
 import pytest
+from test_dicod import (
+    check_optimality_1d,
+    check_optimality_2d,
+    image_with_border_events,
+    signal_with_border_events,
+)
 
 import dicod
 from cdl import BatchCDL, sparse_encode
@@ -22,9 +28,6 @@ from cdl._kernels.conv2d import correlate_2d, reconstruct_2d
 from cdl.objective import compute_objective, lambda_max
 from cdl.simulate import simulate_data
 from dicod._mpi import find_mpiexec
-
-from test_dicod import (check_optimality_1d, check_optimality_2d,
-                        image_with_border_events, signal_with_border_events)
 
 try:
     import mpi4py  # noqa: F401
