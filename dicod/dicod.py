@@ -102,7 +102,9 @@ def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=No
     soft_lock : 'border' | 'corner' | 'none'
         Where a worker may update a coordinate that interferes with a
         neighbour only if it beats the neighbour's candidates there: anywhere
-        on the borders, only in corners (2-D), or nowhere.
+        on the borders, only in corners (2-D), or nowhere. Without locks two
+        workers may keep undoing each other's updates at a border (rarely,
+        at tight ``tol``; the solve then ends on ``max_iter``).
     return_info : bool
         Also return a dict: ``objective``, ``converged``, ``reason``,
         ``n_updates``, ``n_sweeps``, ``n_messages`` (per worker), ``time``.
