@@ -28,22 +28,12 @@ same values can never lock each other).
 import numpy as np
 
 from . import jit
+from .lgcd import _fill_changes as _fill
+from .lgcd import _max_bits
 
 _FLAGS = {"nnan", "ninf", "nsz"}  # finite inputs: lets the loops vectorise
 _CHUNK = 64
 LOCK_NONE, LOCK_BORDER, LOCK_CORNER = 0, 1, 2
-
-
-@jit(fastmath=_FLAGS)
-def _fill(g, z, shift, positive, out):  # pragma: no cover
-    """``out[i] = |new value - z|`` for a contiguous block of coordinates."""
-    if positive:
-        for i in range(g.shape[0]):
-            out[i] = abs(max(g[i], 0.) - z[i])
-    else:
-        for i in range(g.shape[0]):
-            x = g[i]
-            out[i] = abs(max(x, 0.) + min(x + shift[i], 0.) - z[i])
 
 
 @jit(fastmath=_FLAGS)
@@ -62,14 +52,6 @@ def _update_fill(g, row, dz, z, shift, positive, fill, out):  # pragma: no cover
             x = g[i] - dz * row[i]
             g[i] = x
             out[i] = abs(max(x, 0.) + min(x + shift[i], 0.) - z[i])
-
-
-@jit
-def _max_bits(bits, n):  # pragma: no cover
-    m = 0
-    for i in range(n):
-        m = max(m, bits[i])
-    return m
 
 
 @jit
