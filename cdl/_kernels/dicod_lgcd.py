@@ -29,7 +29,7 @@ import numpy as np
 
 from . import jit
 from .lgcd import _fill_changes as _fill
-from .lgcd import _max_bits
+from .lgcd import _max_bits, _update_and_fill
 
 _FLAGS = {"nnan", "ninf", "nsz"}  # finite inputs: lets the loops vectorise
 _CHUNK = 64
@@ -39,19 +39,11 @@ LOCK_NONE, LOCK_BORDER, LOCK_CORNER = 0, 1, 2
 @jit(fastmath=_FLAGS)
 def _update_fill(g, row, dz, z, shift, positive, fill, out):  # pragma: no cover
     """``g -= dz * row`` and, if ``fill``, the candidate sizes in ``out``."""
-    if not fill:
-        for i in range(g.shape[0]):
-            g[i] -= dz * row[i]
-    elif positive:
-        for i in range(g.shape[0]):
-            x = g[i] - dz * row[i]
-            g[i] = x
-            out[i] = abs(max(x, 0.) - z[i])
+    if fill:
+        _update_and_fill(g, row, dz, z, shift, positive, out)
     else:
         for i in range(g.shape[0]):
-            x = g[i] - dz * row[i]
-            g[i] = x
-            out[i] = abs(max(x, 0.) + min(x + shift[i], 0.) - z[i])
+            g[i] -= dz * row[i]
 
 
 @jit
