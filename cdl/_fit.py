@@ -6,6 +6,8 @@ parameters, prepares ``X`` (in memory, or as a window-by-window source when
 ``chunk_len`` is set), builds the initial dictionary or reads a checkpoint,
 then runs :func:`cdl.learn.learn_dictionary` with the right encoder.
 """
+import os
+
 import numpy as np
 
 from ._logging import logger
@@ -20,6 +22,8 @@ from .encoder import LocalEncoder
 from .init_dict import init_dictionary
 from .learn import LMBD_MAX, apply_window, learn_dictionary
 
+# 'dicod' distributes the z-step over the workers of the ``dicod`` package.
+SOLVERS_Z = SOLVERS + ("dicod",)
 SOLVERS_D = ("auto", "alternate", "alternate_adaptive", "joint", "fista")
 UV_CONSTRAINTS = ("auto", "separate", "joint")
 # With chunk_len, the initial dictionary is drawn from at most this many
@@ -44,7 +48,8 @@ def validate_params(est, X):
     if est.checkpoint is not None:
         check_checkpoint_path(est.checkpoint)
     check_int("checkpoint_every", est.checkpoint_every, min_value=1)
-    check_option("solver_z", est.solver_z, SOLVERS)
+    check_option("solver_z", est.solver_z, SOLVERS_Z)
+    check_distributed_params(est)
     check_option("solver_d", est.solver_d, SOLVERS_D)
     check_option("uv_constraint", est.uv_constraint, UV_CONSTRAINTS)
     check_option("lmbd_max", est.lmbd_max, LMBD_MAX)
@@ -65,12 +70,36 @@ def validate_params(est, X):
 
 
 SOLVER_Z_KWARGS = ("tol", "max_iter", "seg_len")
+DICOD_Z_KWARGS = ("tol", "max_iter", "strategy", "soft_lock", "timeout")
 SOLVER_D_KWARGS = ("tol", "max_iter")
+
+
+def check_distributed_params(est):
+    """Check ``n_workers`` and ``backend``, which only ``solver_z='dicod'`` uses."""
+    if est.solver_z != "dicod":
+        for name, default in (("n_workers", None), ("backend", "auto")):
+            if getattr(est, name) != default:
+                raise ValueError(f"{name} sets up the workers of solver_z='dicod'; "
+                                 f"with solver_z={est.solver_z!r} leave it at "
+                                 f"{default!r} (got {getattr(est, name)!r}).")
+        return
+    from dicod._launch import BACKENDS
+    if est.n_workers is not None:
+        check_int("n_workers", est.n_workers, min_value=1)
+    check_option("backend", est.backend, BACKENDS)
+    if est.chunk_len is not None:
+        raise ValueError("chunk_len (window-by-window encoding) and "
+                         "solver_z='dicod' (the signal split across workers) "
+                         "do not combine; set chunk_len=None.")
+    if check_dtype(est.dtype) == np.float32:
+        raise ValueError("solver_z='dicod' computes in float64; use "
+                         "dtype='float64' or None.")
 
 
 def check_solver_kwargs(est):
     """Check the keys and values of ``solver_z_kwargs`` and ``solver_d_kwargs``."""
-    for name, allowed in (("solver_z_kwargs", SOLVER_Z_KWARGS),
+    z_kwargs = DICOD_Z_KWARGS if est.solver_z == "dicod" else SOLVER_Z_KWARGS
+    for name, allowed in (("solver_z_kwargs", z_kwargs),
                           ("solver_d_kwargs", SOLVER_D_KWARGS)):
         value = getattr(est, name)
         if value is None:
@@ -88,6 +117,8 @@ def check_solver_kwargs(est):
             check_int(f"{name}['max_iter']", value["max_iter"], min_value=1)
         if value.get("seg_len") is not None:
             check_int(f"{name}['seg_len']", value["seg_len"], min_value=1)
+        if value.get("timeout") is not None:
+            check_scalar(f"{name}['timeout']", value["timeout"], min_value=0.)
 
 
 def prepare(est, X, picks=None):
@@ -96,6 +127,8 @@ def prepare(est, X, picks=None):
     ``picks`` selects the channels of an MNE Raw or Epochs (as in MNE).
     """
     dtype = check_dtype(est.dtype)
+    if dtype is None and est.solver_z == "dicod":
+        dtype = np.float64
     if getattr(est, "chunk_len", None) is not None:
         from ._sources import as_source
         source = as_source(X, dtype=dtype)
@@ -130,7 +163,32 @@ def _init_signal(X):
     return np.stack([X.read(n, 0, n_keep) for n in range(n_trials)])
 
 
+def n_workers_of(est, n_times):
+    """Workers of ``solver_z='dicod'``: ``n_workers``, or by default the ranks
+    of an ``mpirun`` job but the root, else one per core (at most one per two
+    atom lengths of signal)."""
+    if est.n_workers is not None:
+        return est.n_workers
+    from dicod import world_size
+    if world_size() > 1 and est.backend in ("auto", "mpirun"):
+        return world_size() - 1
+    n_valid = n_times - est.n_times_atom + 1
+    return max(1, min(os.cpu_count() or 1, n_valid // (2 * est.n_times_atom)))
+
+
+def dicod_kwargs(est):
+    """Arguments of the DICOD workers of ``est`` (``solver_z='dicod'``)."""
+    return dict(backend=est.backend, hostfile=getattr(est, "hostfile", None),
+                worker_timeout=getattr(est, "worker_timeout", 60.))
+
+
 def _make_encoder(est, X, n_atoms):
+    if est.solver_z == "dicod":
+        from dicod import DistributedEncoder
+        return DistributedEncoder(
+            X, n_atoms, est.n_times_atom, n_workers=n_workers_of(est, X.shape[2]),
+            solver_kwargs=est._solver_z_kwargs(), positive=est.positive,
+            random_state=est.random_state, **dicod_kwargs(est))
     if est.chunk_len is None:
         return LocalEncoder(X, n_atoms, est.n_times_atom, solver=est.solver_z,
                             solver_kwargs=est._solver_z_kwargs(),

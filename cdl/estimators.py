@@ -26,7 +26,8 @@ class _BaseCDL:
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None,
                  random_state=None, verbose=None, dtype=None, checkpoint=None,
-                 checkpoint_every=10, chunk_len=None):
+                 checkpoint_every=10, chunk_len=None, n_workers=None,
+                 backend="auto"):
         self.n_atoms = n_atoms
         self.n_times_atom = n_times_atom
         self.reg = reg
@@ -52,6 +53,8 @@ class _BaseCDL:
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.chunk_len = chunk_len
+        self.n_workers = n_workers
+        self.backend = backend
 
     # -- scikit-learn parameter protocol ------------------------------------
     @classmethod
@@ -219,10 +222,21 @@ class _BaseCDL:
                                       positive=self.positive, tol=kwargs["tol"],
                                       max_iter=kwargs["max_iter"])
             return np.stack([z_n.toarray() for z_n in z])
+        if self.solver_z == "dicod":
+            z = self._transform_dicod(X, D, kwargs)
+            return self._unbiased(X, D, z) if self.unbiased_z_hat else z
         z, _ = _sparse_encode(X, D.astype(X.dtype), self.reg_, solver=self.solver_z,
                               positive=self.positive, n_jobs=self.n_jobs,
                               tol=kwargs["tol"], max_iter=kwargs["max_iter"])
         return self._unbiased(X, D, z) if self.unbiased_z_hat else z
+
+    def _transform_dicod(self, X, D, kwargs):
+        from dicod import dicod
+
+        from ._fit import dicod_kwargs, n_workers_of
+        return dicod(X, D, self.reg_, n_workers=n_workers_of(self, X.shape[2]),
+                     positive=self.positive, random_state=self.random_state,
+                     **kwargs, **dicod_kwargs(self))
 
     def fit_transform(self, X, y=None, verbose=None):
         """Fit, then return ``z_hat_``."""
@@ -302,10 +316,14 @@ class BatchCDL(_BaseCDL):
         Maximum number of alternating iterations.
     n_jobs : int
         Processes over trials for the z-step.
-    solver_z : 'lgcd' | 'gcd' | 'fista' | 'l-bfgs'
-        z-step solver.
+    solver_z : 'lgcd' | 'gcd' | 'fista' | 'l-bfgs' | 'dicod'
+        z-step solver; 'dicod' distributes LGCD over ``n_workers`` MPI
+        workers that keep their piece of the signal (DiCoDiLe, see
+        :mod:`dicod`), for long recordings.
     solver_z_kwargs : dict | None
-        ``tol`` (default 1e-3), ``max_iter`` (default 1000) and solver options.
+        ``tol`` (default 1e-3), ``max_iter`` (default 1000) and solver
+        options (``seg_len``; for 'dicod' ``strategy``, ``soft_lock``,
+        ``timeout``, see :func:`dicod.dicod`).
     unbiased_z_hat : bool
         Refit the activations without penalty on their support after learning.
     solver_d : 'auto' | 'alternate' | 'alternate_adaptive' | 'joint' | 'fista'
@@ -354,6 +372,15 @@ class BatchCDL(_BaseCDL):
         ``preload=False``, never loaded whole (the initial dictionary is
         drawn from its first 131072 samples). Needs ``solver_z='lgcd'``.
         None holds ``X`` in memory.
+    n_workers : int | None
+        Workers of ``solver_z='dicod'``. None: under ``mpirun -n N`` the
+        N - 1 ranks other than the root (see :func:`dicod.run_mpi`), else one
+        per CPU core (fewer if the signal is shorter than two atom lengths
+        per worker).
+    backend : 'auto' | 'spawn' | 'mpirun' | 'local'
+        How the workers of ``solver_z='dicod'`` start: spawned MPI processes,
+        the ranks of an ``mpirun`` job, or threads; 'auto' picks 'mpirun'
+        inside an ``mpirun`` job of several processes, else 'spawn'.
 
     Attributes
     ----------
@@ -418,8 +445,8 @@ class OnlineCDL(_BaseCDL):
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None,
                  random_state=None, verbose=None, dtype=None, checkpoint=None,
-                 checkpoint_every=10, chunk_len=None, alpha=0.8, batch_size=1,
-                 batch_selection="random"):
+                 checkpoint_every=10, chunk_len=None, n_workers=None,
+                 backend="auto", alpha=0.8, batch_size=1, batch_selection="random"):
         super().__init__(
             n_atoms, n_times_atom, reg=reg, n_iter=n_iter, n_jobs=n_jobs,
             solver_z=solver_z, solver_z_kwargs=solver_z_kwargs,
@@ -429,7 +456,8 @@ class OnlineCDL(_BaseCDL):
             D_init=D_init, positive=positive, sort_atoms=sort_atoms,
             callback=callback, random_state=random_state, verbose=verbose,
             dtype=dtype, checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every, chunk_len=chunk_len)
+            checkpoint_every=checkpoint_every, chunk_len=chunk_len,
+            n_workers=n_workers, backend=backend)
         self.alpha = alpha
         self.batch_size = batch_size
         self.batch_selection = batch_selection
@@ -457,8 +485,10 @@ def read_model(fname):
 
     Returns
     -------
-    model : BatchCDL | OnlineCDL | GreedyCDL
+    model : BatchCDL | OnlineCDL | GreedyCDL | dicod.DiCoDiLe
         Fitted estimator with the saved parameters and attributes.
     """
+    from dicod import DiCoDiLe  # imports neither mpi4py nor MPI
+
     from ._estimator_io import read_estimator
-    return read_estimator(fname, ESTIMATORS)
+    return read_estimator(fname, {**ESTIMATORS, "DiCoDiLe": DiCoDiLe})

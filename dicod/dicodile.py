@@ -9,17 +9,10 @@ sufficient statistics ``ztz`` and ``ztX``; the root runs the d-step of
 import numpy as np
 
 from cdl._logging import verbose
-from cdl._validation import (
-    check_int,
-    check_option,
-    check_random_state,
-    check_scalar,
-    check_X,
-)
+from cdl._validation import check_random_state, check_X
 from cdl.dictionary import update_D, update_uv
 from cdl.estimators import BatchCDL
-from cdl.init_dict import init_dictionary
-from cdl.learn import LMBD_MAX, apply_window, learn_dictionary
+from cdl.learn import learn_dictionary
 from cdl.objective import get_n_times_atom
 
 from ._images import PackedImageEncoder, pack, unpack, update_packed
@@ -147,23 +140,26 @@ def _dicodile_images(X, D_init, reg, n_workers, n_iter, lmbd_max, eps,
 class DiCoDiLe(BatchCDL):
     """:class:`cdl.BatchCDL` whose z-step is distributed over DICOD workers.
 
-    Parameters are those of :class:`cdl.BatchCDL` (``solver_z`` and
-    ``n_jobs`` are not used), plus:
+    The same as ``cdl.BatchCDL(..., solver_z='dicod')``: parameters are those
+    of :class:`cdl.BatchCDL` but ``solver_z``, ``n_jobs``, ``dtype`` and
+    ``chunk_len``, plus:
 
     Parameters
     ----------
-    n_workers : int
-        Number of DICOD workers.
+    n_workers : int | None
+        Number of DICOD workers (None: see :class:`cdl.BatchCDL`).
     backend : 'auto' | 'spawn' | 'mpirun' | 'local'
         How workers are started (see :func:`dicod.dicod`).
     hostfile : path-like | None
+        Hosts for spawned workers.
     worker_timeout : float
+        Seconds a worker may stay silent before it is declared dead.
 
     Notes
     -----
     ``solver_z_kwargs`` takes ``tol``, ``max_iter``, ``strategy``,
     ``soft_lock`` and ``timeout``. Fitted attributes are those of
-    :class:`cdl.BatchCDL`; ``transform`` encodes with the sequential solver.
+    :class:`cdl.BatchCDL`; ``transform`` encodes with :func:`dicod.dicod`.
     """
 
     def __init__(self, n_atoms, n_times_atom, reg=0.1, n_iter=60, n_workers=2,
@@ -171,68 +167,16 @@ class DiCoDiLe(BatchCDL):
                  solver_d_kwargs=None, rank1=True, window=False,
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None, random_state=None,
-                 backend="auto", hostfile=None, worker_timeout=60., verbose=None):
+                 backend="auto", hostfile=None, worker_timeout=60., verbose=None,
+                 checkpoint=None, checkpoint_every=10):
         super().__init__(
-            n_atoms, n_times_atom, reg=reg, n_iter=n_iter,
+            n_atoms, n_times_atom, reg=reg, n_iter=n_iter, solver_z="dicod",
             solver_z_kwargs=solver_z_kwargs, unbiased_z_hat=unbiased_z_hat,
             solver_d=solver_d, solver_d_kwargs=solver_d_kwargs, rank1=rank1,
             window=window, uv_constraint=uv_constraint, lmbd_max=lmbd_max, eps=eps,
             D_init=D_init, positive=positive, sort_atoms=sort_atoms,
-            callback=callback, random_state=random_state, verbose=verbose)
-        self.n_workers = n_workers
-        self.backend = backend
+            callback=callback, random_state=random_state, verbose=verbose,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            n_workers=n_workers, backend=backend)
         self.hostfile = hostfile
         self.worker_timeout = worker_timeout
-
-    @verbose
-    def fit(self, X, y=None, verbose=None):
-        """Learn the dictionary and the activations of ``X``.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_trials, n_channels, n_times)
-        y : None
-            Ignored.
-        %(verbose)s
-
-        Returns
-        -------
-        self : DiCoDiLe
-        """
-        X = check_X(X, dtype=np.float64)
-        check_int("n_atoms", self.n_atoms, min_value=1)
-        check_int("n_times_atom", self.n_times_atom, min_value=1)
-        check_int("n_iter", self.n_iter, min_value=1)
-        check_int("n_workers", self.n_workers, min_value=1)
-        check_scalar("reg", self.reg, min_value=0.)
-        check_option("lmbd_max", self.lmbd_max, LMBD_MAX)
-        if self.n_times_atom > X.shape[2]:
-            raise ValueError(f"n_times_atom ({self.n_times_atom}) must not exceed "
-                             f"the number of time samples of X ({X.shape[2]}).")
-        rng = check_random_state(self.random_state)
-        window = self._window()
-        n_channels = X.shape[1]
-        D_init = init_dictionary(
-            X, self.n_atoms, self.n_times_atom, D_init=self.D_init,
-            rank1=self.rank1, uv_constraint=self._uv_constraint(), window=window,
-            random_state=rng)
-        z_kwargs = {k: v for k, v in self._solver_z_kwargs().items()
-                    if k in ("tol", "max_iter", "strategy", "soft_lock", "timeout")}
-        update_d = make_update_d(n_channels, self.rank1, self._uv_constraint(),
-                                 self.solver_d_kwargs, window)
-        encoder = DistributedEncoder(
-            X, self.n_atoms, self.n_times_atom, n_workers=self.n_workers,
-            solver_kwargs=z_kwargs, positive=self.positive, backend=self.backend,
-            hostfile=self.hostfile, worker_timeout=self.worker_timeout,
-            random_state=self.random_state)
-        with encoder:
-            result = learn_dictionary(
-                encoder, D_init, self.reg, update_d, n_iter=self.n_iter,
-                lmbd_max=self.lmbd_max, eps=self.eps, window=window,
-                callback=self.callback, random_state=rng)
-            z_hat = encoder.get_z_hat()
-        D = result["D"]
-        if window is not None:
-            D = apply_window(D, window, n_channels)
-        self._set_fitted(D, z_hat, result, None, X)
-        return self
