@@ -30,6 +30,23 @@ def main(argv=None):
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    if _distributed_fit(args):
+        # Under ``mpirun -n N cdl fit ... --backend mpi`` rank 0 fits and the
+        # other ranks serve as DICOD workers until it is done.
+        from dicod import run_mpi
+        return run_mpi(_run, args)
+    return _run(args)
+
+
+def _distributed_fit(args):
+    if args.command != "fit" or args.backend == "local":
+        return False
+    from dicod import world_size  # reads the environment; no MPI started
+    return world_size() > 1
+
+
+def _run(args):
+    """Run the command; the exit code (one line on stderr on error)."""
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -184,11 +201,15 @@ def _add_fit(commands):
                        help="maximum number of iterations")
     model.add_argument("--random-state", type=int, default=0, metavar="SEED",
                        help="seed of the initialisation")
-    model.add_argument("--backend", choices=("local", "mpi"), default="local",
-                       help="z-step in this process or distributed with DICOD "
-                            "(MPI)")
+    model.add_argument("--backend", choices=("local", "mpi"), default=None,
+                       help="z-step in this process, or distributed with DICOD "
+                            "over MPI workers: spawned, or the other ranks "
+                            "under 'mpirun -n N cdl fit ... --backend mpi' "
+                            "(default: mpi with --n-workers or under mpirun, "
+                            "else local)")
     model.add_argument("--n-workers", type=_positive_int, default=None, metavar="N",
-                       help="MPI workers of the 'mpi' backend")
+                       help="MPI workers of the 'mpi' backend (default: the "
+                            "other ranks under mpirun, else one per CPU core)")
     _add_preprocessing(fit)
     fit.add_argument("--out", default=None, metavar="DIR",
                      help="output folder (default: cdl_output/<recording name>)")

@@ -5,7 +5,6 @@ These are the steps behind the ``cdl fit``, ``cdl encode``, ``cdl report`` and
 its file's metadata, the recording it came from and how that recording was
 preprocessed, so that a new recording can be encoded the same way.
 """
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -88,38 +87,54 @@ def n_times_atom_of(atom_duration, recording):
     return n_times_atom
 
 
-def backend_kwargs(backend, n_workers=None):
+def backend_kwargs(backend=None, n_workers=None):
     """Estimator parameters of a z-step backend.
 
     Parameters
     ----------
-    backend : 'local' | 'mpi'
-        In-process z-step, or distributed DICOD.
+    backend : 'local' | 'mpi' | None
+        In-process z-step, or DICOD over MPI workers: spawned, or the ranks
+        of the ``mpirun`` job this process belongs to (see
+        :func:`dicod.run_mpi`). None: 'mpi' when ``n_workers`` is given or
+        under ``mpirun``, else 'local'.
     n_workers : int | None
-        Workers of the 'mpi' backend.
+        Workers of the 'mpi' backend; None: the other ranks under
+        ``mpirun``, else one per CPU core.
 
     Returns
     -------
     kwargs : dict
-        Empty for 'local'; ``solver_z='dicod', n_workers=...`` for 'mpi'
-        (a ValueError when this installation has no DICOD z-step).
+        Empty for 'local'; ``solver_z='dicod', n_workers=...`` for 'mpi'.
     """
-    from .coding import SOLVERS
-    from .estimators import BatchCDL
+    from dicod import world_size
 
+    from ._validation import check_int, check_option
+
+    size = world_size()
+    if backend is None:
+        backend = "mpi" if n_workers is not None or size > 1 else "local"
+    check_option("backend", backend, ("local", "mpi"))
+    if n_workers is not None:
+        check_int("n_workers", n_workers, min_value=1)
     if backend == "local":
+        if n_workers is not None:
+            raise ValueError("n_workers (--n-workers) sets the workers of the "
+                             "'mpi' backend; it does not combine with 'local'.")
+        if size > 1:
+            raise ValueError(f"this process is one of {size} of an mpirun job: "
+                             f"use the 'mpi' backend (--backend mpi), or run "
+                             f"without mpirun.")
         return {}
-    if backend != "mpi":
-        raise ValueError(f"backend must be 'local' or 'mpi', got {backend!r}.")
-    params = inspect.signature(BatchCDL.__init__).parameters
-    if "dicod" not in SOLVERS or "n_workers" not in params:
-        raise ValueError("dicod backend not available: this cdl-meeg has no "
-                         "distributed z-step yet; use --backend local.")
+    if size > 1 and n_workers is not None and n_workers != size - 1:
+        raise ValueError(f"under mpirun -n {size} the workers are the {size - 1} "
+                         f"ranks other than the root: leave n_workers "
+                         f"(--n-workers) out or set it to {size - 1}, got "
+                         f"{n_workers}.")
     return dict(solver_z="dicod", n_workers=n_workers)
 
 
 def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
-                  random_state=0, backend="local", n_workers=None, verbose=True):
+                  random_state=0, backend=None, n_workers=None, verbose=True):
     """Fit a BatchCDL on a preprocessed recording.
 
     Parameters
@@ -136,8 +151,9 @@ def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
         Maximum number of iterations.
     random_state : int | None
         Seed of the initialisation.
-    backend : 'local' | 'mpi'
-        z-step in this process, or distributed with DICOD.
+    backend : 'local' | 'mpi' | None
+        z-step in this process, or distributed with DICOD (see
+        :func:`backend_kwargs`).
     n_workers : int | None
         Workers of the 'mpi' backend.
     verbose : bool

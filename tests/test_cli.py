@@ -177,8 +177,8 @@ def test_one_line_errors(capsys, tmp_path, run3):
                                 "--out", out, "--quiet"])
     assert re.search(r"atom duration 20 s \(3200 samples\) is longer than the "
                      r"recording \(10\.\d+ s, 1601 samples per trial\)", line)
-    assert "dicod backend not available" in _error_line(
-        capsys, ["fit", str(fif), "--backend", "mpi", "--n-workers", "2"])
+    assert "--n-workers) sets the workers of the 'mpi' backend" in _error_line(
+        capsys, ["fit", str(fif), "--backend", "local", "--n-workers", "2"])
     assert not (tmp_path / "out").exists()  # nothing written on bad input
 
 
