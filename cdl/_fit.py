@@ -16,11 +16,12 @@ from ._validation import (check_bool, check_dtype, check_int, check_n_jobs,
                           check_X)
 from .checkpoint import (check_checkpoint_path, check_resumable, fingerprint,
                          jsonable_params, read_checkpoint, write_checkpoint)
-from .coding import SOLVERS, check_n_times_atom
+from .coding import SOLVERS, _sparse_encode, check_n_times_atom
 from .dictionary import update_D, update_uv
 from .encoder import LocalEncoder
 from .init_dict import init_dictionary
 from .learn import LMBD_MAX, apply_window, learn_dictionary
+from .objective import compute_ztz, to_full_rank
 
 # 'dicod' distributes the z-step over the workers of the ``dicod`` package.
 SOLVERS_Z = SOLVERS + ("dicod",)
@@ -235,9 +236,43 @@ def fit_estimator(est, X, resume=None, picks=None):
             checkpoint_every=est.checkpoint_every, state=state,
             **est._learning_schedule(rng))
         z_hat = encoder.get_z_hat()
-    est._set_fitted(apply_window(result["D"], window, n_channels), z_hat,
-                    result, info, X)
+    set_fitted(est, apply_window(result["D"], window, n_channels), z_hat,
+               result, info, X)
     return est
+
+
+def set_fitted(est, D, z_hat, result, info, X):
+    """Set the fitted attributes of ``est`` from the learning ``result``."""
+    n_channels = X.shape[1]
+    est.reg_ = result["reg"]
+    if est.sort_atoms:
+        energy = np.diagonal(compute_ztz(z_hat, est.n_times_atom)[
+            :, :, est.n_times_atom - 1]) * np.sum(
+                to_full_rank(D, n_channels) ** 2, axis=(1, 2))
+        order = np.argsort(-energy, kind="stable")
+        D, z_hat, est.reg_ = D[order], z_hat[:, order], est.reg_[order]
+    est.n_channels_ = n_channels
+    if est.rank1:
+        est.uv_hat_ = D
+    est.D_hat_ = to_full_rank(D, n_channels)
+    est.interrupted_ = bool(result["interrupted"])
+    if est.unbiased_z_hat and not est.interrupted_:
+        z_hat = unbiased_z(est, X, D, z_hat)
+    est.z_hat_ = z_hat
+    est.pobj_ = result["pobj"]
+    est.times_ = result["times"]
+    est.n_iter_ = result["n_iter"]
+    est.info_ = info
+
+
+def unbiased_z(est, X, D, z):
+    """Refit the activations ``z`` without penalty on their support (LGCD)."""
+    kwargs = est._solver_z_kwargs()
+    z, _ = _sparse_encode(X, D, np.zeros(D.shape[0]), solver="lgcd", z0=z,
+                          positive=est.positive, n_jobs=est.n_jobs,
+                          freeze_support=True, tol=kwargs["tol"],
+                          max_iter=kwargs["max_iter"])
+    return z
 
 
 def resume_path(est, resume):

@@ -4,21 +4,20 @@
 estimators orchestrate: the z-step lives in :mod:`cdl.coding`, the d-step in
 :mod:`cdl.dictionary` and the alternating loop in :mod:`cdl.learn`.
 """
-import inspect
-
 import numpy as np
 from scipy.signal import windows
 
-from ._fit import SOLVERS_D, UV_CONSTRAINTS, prepare  # noqa: F401
 from ._logging import verbose
+from ._params import ParamsMixin
 from ._validation import check_int, check_option, check_scalar
-from .coding import _sparse_encode, check_n_times_atom
 from .init_dict import init_dictionary
-from .objective import compute_ztz, split_uv, to_full_rank
+from .objective import split_uv
 
 
-class _BaseCDL:
+class _BaseCDL(ParamsMixin):
     """Shared parameters, fitting and transforming of the CDL estimators."""
+
+    _repr_params = ("n_atoms", "n_times_atom", "reg", "n_iter")
 
     def __init__(self, n_atoms, n_times_atom, reg=0.1, n_iter=60, n_jobs=1,
                  solver_z="lgcd", solver_z_kwargs=None, unbiased_z_hat=False,
@@ -55,32 +54,6 @@ class _BaseCDL:
         self.chunk_len = chunk_len
         self.n_workers = n_workers
         self.backend = backend
-
-    # -- scikit-learn parameter protocol ------------------------------------
-    @classmethod
-    def _get_param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        return sorted(p for p in signature.parameters if p != "self")
-
-    def get_params(self, deep=True):
-        """Parameters of the estimator, as passed to ``__init__``."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        """Set parameters; unknown names raise a ValueError."""
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for "
-                                 f"{type(self).__name__}; valid parameters "
-                                 f"are {valid}.")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                           if k in ("n_atoms", "n_times_atom", "reg", "n_iter"))
-        return f"{type(self).__name__}({params})"
 
     # -- fitting -------------------------------------------------------------
     def _uv_constraint(self):
@@ -136,36 +109,6 @@ class _BaseCDL:
         from ._fit import fit_estimator
         return fit_estimator(self, X, resume, picks=picks)
 
-    def _set_fitted(self, D, z_hat, result, info, X):
-        n_channels = X.shape[1]
-        self.reg_ = result["reg"]
-        if self.sort_atoms:
-            energy = np.diagonal(compute_ztz(z_hat, self.n_times_atom)[
-                :, :, self.n_times_atom - 1]) * np.sum(
-                    to_full_rank(D, n_channels) ** 2, axis=(1, 2))
-            order = np.argsort(-energy, kind="stable")
-            D, z_hat, self.reg_ = D[order], z_hat[:, order], self.reg_[order]
-        self.n_channels_ = n_channels
-        if self.rank1:
-            self.uv_hat_ = D
-        self.D_hat_ = to_full_rank(D, n_channels)
-        self.interrupted_ = bool(result["interrupted"])
-        if self.unbiased_z_hat and not self.interrupted_:
-            z_hat = self._unbiased(X, D, z_hat)
-        self.z_hat_ = z_hat
-        self.pobj_ = result["pobj"]
-        self.times_ = result["times"]
-        self.n_iter_ = result["n_iter"]
-        self.info_ = info
-
-    def _unbiased(self, X, D, z_hat):
-        kwargs = self._solver_z_kwargs()
-        z, _ = _sparse_encode(X, D, np.zeros(D.shape[0]), solver="lgcd",
-                              z0=z_hat, positive=self.positive, n_jobs=self.n_jobs,
-                              freeze_support=True, tol=kwargs["tol"],
-                              max_iter=kwargs["max_iter"])
-        return z
-
     def _check_fitted(self):
         if not hasattr(self, "D_hat_"):
             raise ValueError(f"This {type(self).__name__} instance is not fitted "
@@ -208,35 +151,9 @@ class _BaseCDL:
         -------
         z_hat : ndarray of shape (n_trials, n_atoms, n_times_valid)
         """
+        from ._transform import transform_estimator
         self._check_fitted()
-        X, _ = prepare(self, X, picks=picks)
-        if X.shape[1] != self.n_channels_:
-            raise ValueError(f"X has {X.shape[1]} channels but the model was "
-                             f"fitted on {self.n_channels_}.")
-        check_n_times_atom(self.n_times_atom, X.shape[2])
-        D = self.uv_hat_ if self.rank1 else self.D_hat_
-        kwargs = self._solver_z_kwargs()
-        if self.chunk_len is not None:
-            from .chunked import sparse_encode_chunked
-            z = sparse_encode_chunked(X, D, self.reg_, chunk_len=self.chunk_len,
-                                      positive=self.positive, tol=kwargs["tol"],
-                                      max_iter=kwargs["max_iter"])
-            return np.stack([z_n.toarray() for z_n in z])
-        if self.solver_z == "dicod":
-            z = self._transform_dicod(X, D, kwargs)
-            return self._unbiased(X, D, z) if self.unbiased_z_hat else z
-        z, _ = _sparse_encode(X, D.astype(X.dtype), self.reg_, solver=self.solver_z,
-                              positive=self.positive, n_jobs=self.n_jobs,
-                              tol=kwargs["tol"], max_iter=kwargs["max_iter"])
-        return self._unbiased(X, D, z) if self.unbiased_z_hat else z
-
-    def _transform_dicod(self, X, D, kwargs):
-        from dicod import dicod
-
-        from ._fit import dicod_kwargs, n_workers_of
-        return dicod(X, D, self.reg_, n_workers=n_workers_of(self, X.shape[2]),
-                     positive=self.positive, random_state=self.random_state,
-                     **kwargs, **dicod_kwargs(self))
+        return transform_estimator(self, X, picks=picks)
 
     def fit_transform(self, X, y=None, verbose=None):
         """Fit, then return ``z_hat_``."""

@@ -1,9 +1,8 @@
 """The DriPP estimator (scikit-learn style) and a helper from CDL output."""
-import inspect
-
 import numpy as np
 
 from .._logging import logger, use_log_level, verbose as _verbose
+from .._params import ParamsMixin
 from .._validation import check_int, check_scalar
 from .em import build_problem, run_em
 from .events import drivers_from_annotations, events_from_activations
@@ -11,7 +10,7 @@ from .model import check_support, check_times, intensity, kernel_pdf
 from .model import log_likelihood
 
 
-class DriPP:
+class DriPP(ParamsMixin):
     """Driven point process model of atom activations (Allain et al., 2022).
 
     For each atom ``k`` the activation times are a point process of intensity
@@ -67,51 +66,6 @@ class DriPP:
         self.tol = tol
         self.sfreq = sfreq
         self.verbose = verbose
-
-    # -- scikit-learn parameter protocol (without depending on sklearn) --
-    @classmethod
-    def _get_param_names(cls):
-        params = inspect.signature(cls.__init__).parameters
-        return sorted(p for p in params if p != "self")
-
-    def get_params(self, deep=True):
-        """Get the parameters of this estimator.
-
-        Parameters
-        ----------
-        deep : bool
-            Unused (no sub-estimators); kept for scikit-learn compatibility.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        """Set parameters of this estimator.
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names and their new values.
-
-        Returns
-        -------
-        self : DriPP
-            The estimator.
-        """
-        for name, value in params.items():
-            if name not in self._get_param_names():
-                raise ValueError(f"Invalid parameter {name!r} for DriPP; valid "
-                                 f"parameters are {self._get_param_names()}.")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"DriPP({args})"
 
     def _validate_params(self):
         lower, upper = check_support(self.lower, self.upper)
