@@ -29,3 +29,12 @@ def eegbci_path():
         pytest.skip(f"EEGBCI data not found in {path} (set CDL_DATA_EEGBCI to a "
                     f"folder holding S001R03.edf ... S001R10.edf).")
     return path
+
+
+@pytest.fixture(scope="session")
+def run3(eegbci_path):
+    """Path of S001R03.edf (EEGBCI subject 1, run 3), skipped when absent."""
+    fname = next(eegbci_path.rglob("S001R03.edf"), None)
+    if fname is None:
+        pytest.skip(f"S001R03.edf not found in {eegbci_path}")
+    return fname

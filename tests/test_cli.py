@@ -27,14 +27,6 @@ def _cdl(*args, cwd=None):
 
 
 @pytest.fixture(scope="module")
-def run3(eegbci_path):
-    fname = next(eegbci_path.rglob("S001R03.edf"), None)
-    if fname is None:
-        pytest.skip(f"S001R03.edf not found in {eegbci_path}")
-    return fname
-
-
-@pytest.fixture(scope="module")
 def fitted_dir(run3, tmp_path_factory):
     """``cdl fit`` once on S001R03 (3 short atoms, 5 iterations)."""
     out = tmp_path_factory.mktemp("fit")

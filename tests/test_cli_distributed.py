@@ -63,14 +63,6 @@ def _mpiexec(n, *args):
     return [find_mpiexec(), "-n", str(n), *_cdl(*args)]
 
 
-@pytest.fixture(scope="module")
-def run3(eegbci_path):
-    fname = next(eegbci_path.rglob("S001R03.edf"), None)
-    if fname is None:
-        pytest.skip(f"S001R03.edf not found in {eegbci_path}")
-    return fname
-
-
 def _same_atoms(a, b):
     for k in range(a.u_hat_.shape[0]):
         assert abs(np.corrcoef(a.v_hat_[k], b.v_hat_[k])[0, 1]) >= 0.99

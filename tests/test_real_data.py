@@ -9,12 +9,9 @@ FRONTOPOLAR = {"Fp1", "Fpz", "Fp2", "AF7", "AF8"}
 
 
 @pytest.fixture(scope="module")
-def eeg_run(eegbci_path):
+def eeg_run(run3):
     mne = pytest.importorskip("mne")
-    fname = next(eegbci_path.rglob("S001R03.edf"), None)
-    if fname is None:
-        pytest.skip(f"S001R03.edf not found in {eegbci_path}")
-    raw = mne.io.read_raw_edf(fname, preload=True, verbose=False)
+    raw = mne.io.read_raw_edf(run3, preload=True, verbose=False)
     mne.datasets.eegbci.standardize(raw)
     raw.filter(2., 45., verbose=False)
     X = raw.get_data()[None]
