@@ -10,7 +10,7 @@ across the border. Both reach the same objective (up to the tolerance; on a
 machine with free cores, the two workers also halve the time of the solve,
 though starting them costs about a second).
 
-Then DiCoDiLe (:class:`dicod.DiCoDiLe`, the learning loop of
+Then DiCoDiLe (``cdl.BatchCDL(..., solver_z='dicod')``, the learning loop of
 :class:`cdl.BatchCDL` with a DICOD z-step) learns the atoms from a perturbed
 start; the workers keep their half of the signal and activations across
 iterations and send only the sufficient statistics to this process.
@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import dicod
-from cdl import sparse_encode
+from cdl import BatchCDL, sparse_encode
 from cdl.objective import compute_objective, lambda_max
 from cdl.simulate import simulate_data
 
@@ -50,8 +50,8 @@ print(f"updates per worker: {info['n_updates']}, update messages sent: "
 # -----------------------------
 rng = np.random.RandomState(1)
 uv_init = np.hstack([u + 0.3 * rng.randn(*u.shape), v + 0.3 * rng.randn(*v.shape)])
-model = dicod.DiCoDiLe(n_atoms=5, n_times_atom=64, reg=0.1, n_iter=15, n_workers=2,
-                       D_init=uv_init, random_state=0)
+model = BatchCDL(n_atoms=5, n_times_atom=64, reg=0.1, n_iter=15,
+                 solver_z="dicod", n_workers=2, D_init=uv_init, random_state=0)
 model.fit(X[:, :, :100_000])
 
 fig, axes = plt.subplots(1, 5, figsize=(12, 2.5), sharey=True)
