@@ -19,8 +19,13 @@ To use a system MPI (clusters), install mpi4py against it (``pip install
 --no-binary mpi4py mpi4py`` with its ``mpicc`` on ``PATH``) and do not install
 the ``mpich`` wheel, or point ``DICOD_MPIEXEC`` at that MPI's ``mpiexec``;
 spawned workers go to the hosts of ``hostfile`` (MPI info key ``hostfile``).
+
+Messages are pickled (protocol 5) except for large contiguous arrays, which
+follow their message as raw MPI buffers: a signal piece is sent without being
+copied into a pickle, and received straight into its final memory.
 """
 import os
+import pickle
 import shlex
 import shutil
 import socket
@@ -37,6 +42,10 @@ _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE",
 _RANK_VARS = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK",
               "PMIX_RANK")
 _STATE = dict(broken=False, singleton_ready=False)
+_TAG_BUFFER = 99  # raw data of a message's large arrays, right after it
+_OOB_BYTES = 1 << 18  # arrays at least this large travel as raw buffers
+_MAX_COUNT = 2 ** 31 - 1  # MPI counts are C ints
+_CHUNK_BYTES = 1 << 30  # largest raw message sent
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                              "_worker_main.py")
 
@@ -128,8 +137,41 @@ def _pid_alive(pid):
         return True  # no /proc: trust kill(0)
 
 
+def _dumps(payload):
+    """Pickle ``payload``, leaving out its large contiguous arrays.
+
+    Returns
+    -------
+    data : bytes
+    buffers : list of memoryview
+        The raw bytes of the arrays left out, in pickle order.
+    """
+    buffers = []
+
+    def in_band(buffer):
+        raw = buffer.raw()
+        if raw.nbytes < _OOB_BYTES:
+            return True
+        buffers.append(raw)
+        return False
+
+    return pickle.dumps(payload, protocol=5, buffer_callback=in_band), buffers
+
+
+def _chunks(buffer):
+    return [buffer[i:i + _CHUNK_BYTES]
+            for i in range(0, buffer.nbytes, _CHUNK_BYTES)]
+
+
 class _MPIComm(Comm):
-    """Non-blocking sends and polled receives over mpi4py communicators."""
+    """Non-blocking sends and polled receives over mpi4py communicators.
+
+    A message is ``(pickle, sizes)``, followed by one ``_TAG_BUFFER`` message
+    per chunk of each array left out of the pickle (``sizes``). MPI keeps the
+    messages of one sender in order, and a thread sends a message and its
+    buffers under one lock, so a receiver that matched a message receives its
+    buffers next.
+    """
 
     def _setup(self, MPI):
         self.MPI = MPI
@@ -138,10 +180,30 @@ class _MPIComm(Comm):
         self._status = MPI.Status()
 
     def _isend(self, comm, dest, tag, payload):
+        data, buffers = _dumps(payload)
         with self._lock:
-            self._requests.append(comm.isend(payload, dest=dest, tag=tag))
+            requests = [comm.isend((data, [b.nbytes for b in buffers]), dest=dest,
+                                   tag=tag)]
+            for buffer in buffers:
+                requests += [comm.Isend([chunk, self.MPI.BYTE], dest=dest,
+                                        tag=_TAG_BUFFER) for chunk in _chunks(buffer)]
+            # The buffers are the payload's arrays: keep them until sent.
+            self._requests.append((requests, buffers))
             if len(self._requests) > 64:
-                self._requests = [r for r in self._requests if not r.Test()]
+                self._requests = self._pending()
+
+    def _pending(self):
+        return [(r, b) for r, b in self._requests if not self.MPI.Request.Testall(r)]
+
+    def _recv_buffer(self, comm, source, nbytes):
+        import numpy as np  # the worker imports it after saying hello
+        buffer = np.empty(nbytes, dtype=np.uint8)
+        view, done = memoryview(buffer), 0
+        while done < nbytes:  # whatever the sender's chunk size
+            comm.Recv([view[done:done + _MAX_COUNT], self.MPI.BYTE],
+                      source=source, tag=_TAG_BUFFER, status=self._status)
+            done += self._status.Get_count(self.MPI.BYTE)
+        return buffer
 
     def _poll(self, comms):
         for comm, convert in comms:
@@ -149,7 +211,9 @@ class _MPIComm(Comm):
                                    tag=self.MPI.ANY_TAG, status=self._status)
             if message is not None:
                 source, tag = self._status.Get_source(), self._status.Get_tag()
-                return convert(source), tag, message.recv()
+                data, sizes = message.recv()
+                buffers = [self._recv_buffer(comm, source, n) for n in sizes]
+                return convert(source), tag, pickle.loads(data, buffers=buffers)
         return None
 
     def _wait(self, comms, timeout):
@@ -168,7 +232,7 @@ class _MPIComm(Comm):
         deadline = None if timeout is None else time.monotonic() + timeout
         while self._requests:
             with self._lock:
-                self._requests = [r for r in self._requests if not r.Test()]
+                self._requests = self._pending()
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(1e-4)

@@ -146,9 +146,10 @@ def setup_workers(cluster, problem, seg, D, reg, positive, z0=None):
     for i in range(seg.n_workers):
         x_box = grow(seg.extended(i), seg.atom_shape)
         window = seg.window(i)
+        # Contiguous pieces travel as raw MPI buffers, not in a pickle.
         per_worker.append(dict(
-            X=problem.X[box_slice(x_box)],
-            z0=None if z0 is None else z0[box_slice(window)]))
+            X=np.ascontiguousarray(problem.X[box_slice(x_box)]),
+            z0=None if z0 is None else np.ascontiguousarray(z0[box_slice(window)])))
     scales = problem.X.reshape(problem.n_trials, -1).std(axis=1)
     return cluster.command("setup", per_worker=per_worker, geometry=geometry, D=D,
                            reg=reg, positive=positive, n_atoms=problem.n_atoms,

@@ -6,6 +6,7 @@ carries a tag in its environment; the process table is scanned for it to
 check that nothing outlives a run, and a fixture kills stragglers.
 """
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -27,7 +28,10 @@ from cdl import BatchCDL, sparse_encode
 from cdl._kernels.conv2d import correlate_2d, reconstruct_2d
 from cdl.objective import compute_objective, lambda_max
 from cdl.simulate import simulate_data
+from dicod import _mpi
 from dicod._mpi import find_mpiexec
+from dicod._problem import Problem, gather_z, setup_workers
+from dicod._signal import box_slice
 
 try:
     import mpi4py  # noqa: F401
@@ -161,6 +165,43 @@ def test_spawn_2d_grid_of_four_workers():
         return 0.5 * np.sum((X - reconstruct_2d(zz, D)) ** 2) + reg * zz.sum()
     assert abs(objective(z4) - objective(z1)) / objective(z1) < 1e-6
     check_optimality_2d(X, D, z4, reg)
+
+
+def test_large_arrays_leave_the_pickle():
+    big, small = np.arange(40000.).reshape(200, 200), np.ones(3)
+    payload = ("setup", dict(X=big, F=np.asfortranarray(big), z0=small,
+                             strided=big[:, ::2]))
+    data, buffers = _mpi._dumps(payload)
+    assert [b.nbytes for b in buffers] == [big.nbytes, big.nbytes]
+    received = [np.frombuffer(b, dtype=np.uint8).copy() for b in buffers]
+    name, kwargs = pickle.loads(data, buffers=received)
+    assert name == "setup" and kwargs["F"].flags.f_contiguous
+    for key, value in payload[1].items():
+        np.testing.assert_array_equal(kwargs[key], value)
+    assert kwargs["X"].flags.writeable
+
+
+def test_spawn_large_arrays_cross_in_several_chunks(monkeypatch):
+    """Arrays sent as raw buffers, the root's in 100 kB chunks, arrive intact."""
+    monkeypatch.setattr(_mpi, "_CHUNK_BYTES", 100_000)
+    rng = np.random.RandomState(0)
+    problem = Problem(rng.randn(2, 3, 40000), rng.randn(2, 3, 16))
+    seg = problem.segmentation(2)
+    z4 = rng.rand(*problem.z_shape4())  # 1.3 MB, every coordinate non-zero
+    cluster = dicod.start_workers(2, backend="spawn")
+    try:
+        setup_workers(cluster, problem, seg, problem.D, 1., True)
+        cluster.command("set_z", per_worker=[
+            dict(z=np.ascontiguousarray(z4[box_slice(seg.window(i))]))
+            for i in range(2)])
+        z = gather_z(cluster, problem.z_shape4())
+        cost = sum(cluster.command("get_cost"))
+    finally:
+        cluster.close()
+    np.testing.assert_array_equal(z, z4)
+    z_user = problem.to_user(z4)
+    assert np.isclose(cost, compute_objective(problem.X[:, :, 0], z_user,
+                                              problem.D, 1.))
 
 
 def test_mpirun_mode(tmp_path):
