@@ -7,7 +7,10 @@ exits when the root dies (checked every half second) without waiting on MPI.
 
 To start fast, the ``cdl`` and ``dicod`` packages are registered without
 running their ``__init__`` (which import the estimators, scipy and mne): a
-worker only needs the compiled kernels and a few modules.
+worker only needs the compiled kernels and a few modules. Numba's first
+compilation (or cache load) imports ``scipy.linalg.cython_blas`` to check for
+BLAS; ``scipy.linalg`` is bare during that check too (its ``__init__`` takes
+a fifth of a second and the kernels do not use it).
 """
 import importlib.util
 import sys
@@ -21,6 +24,23 @@ def _bare_package(name):
         sys.modules[name] = importlib.util.module_from_spec(spec)
 
 
+def _load_numba_blas_check():
+    """Import Numba's BLAS check with a bare ``scipy.linalg``, then drop it.
+
+    A later ``import scipy.linalg`` then runs the real ``__init__``.
+    """
+    if "scipy.linalg" in sys.modules:
+        return
+    try:
+        _bare_package("scipy.linalg")
+    except ImportError:  # no scipy: Numba handles it
+        return
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        del sys.modules["scipy.linalg"]
+
+
 def main(argv):
     root_pid, root_host = int(argv[0]), argv[1]
     _bare_package("dicod")
@@ -30,6 +50,7 @@ def main(argv):
     comm.hello()
     try:
         _bare_package("cdl")
+        _load_numba_blas_check()
         from dicod.worker import Worker
         reason = Worker(comm).serve()
     except BaseException:  # noqa: BLE001 (the root decides what to do)
