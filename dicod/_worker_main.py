@@ -11,10 +11,18 @@ worker only needs the compiled kernels and a few modules. Numba's first
 compilation (or cache load) imports ``scipy.linalg.cython_blas`` to check for
 BLAS; ``scipy.linalg`` is bare during that check too (its ``__init__`` takes
 a fifth of a second and the kernels do not use it).
+
+Each worker runs its BLAS (the products of atoms and channels) on one
+thread, unless a thread count is set in the environment: the workers already
+share the cores, and spinning BLAS threads would take them from each other.
 """
 import importlib.util
+import os
 import sys
 import traceback
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "BLIS_NUM_THREADS")
 
 
 def _bare_package(name):
@@ -22,6 +30,12 @@ def _bare_package(name):
     if name not in sys.modules:
         spec = importlib.util.find_spec(name)
         sys.modules[name] = importlib.util.module_from_spec(spec)
+
+
+def _single_thread_blas():
+    """One BLAS thread per worker (before numpy is imported)."""
+    if not any(var in os.environ for var in _THREAD_VARS):
+        os.environ.update({var: "1" for var in _THREAD_VARS})
 
 
 def _load_numba_blas_check():
@@ -43,6 +57,7 @@ def _load_numba_blas_check():
 
 def main(argv):
     root_pid, root_host = int(argv[0]), argv[1]
+    _single_thread_blas()
     _bare_package("dicod")
     from dicod._comm import ROOT, TAG_ERROR
     from dicod._mpi import SpawnWorkerComm

@@ -204,6 +204,16 @@ def test_spawn_large_arrays_cross_in_several_chunks(monkeypatch):
                                               problem.D, 1.))
 
 
+def test_spawned_workers_use_one_blas_thread_unless_told(monkeypatch):
+    from dicod import _worker_main
+    monkeypatch.setattr(os, "environ", {})
+    _worker_main._single_thread_blas()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setattr(os, "environ", {"OMP_NUM_THREADS": "4"})
+    _worker_main._single_thread_blas()
+    assert os.environ == {"OMP_NUM_THREADS": "4"}
+
+
 def test_mpirun_mode(tmp_path):
     """``mpiexec -n 3 python prog.py``: rank 0 is the root, ranks 1-2 work."""
     out_file = tmp_path / "z.npy"
