@@ -190,17 +190,19 @@ class Worker:
         """g = (beta - reg) / ||D_k||^2 on the extended box, from the signal and
         the window's activations (beta: correlation with the residual, each
         coordinate's own contribution excluded)."""
-        z = self.z_atom_major(n)
         xb, ext = self.x_box, self.ext
-        if z.any():
-            residual = self.X[n] - self.atoms.reconstruct(z)[box_slice(xb)]
+        if self.z[n].any():
+            z = self.z_atom_major(n)
+            beta = self.atoms.correlate(
+                self.X[n] - self.atoms.reconstruct(z)[box_slice(xb)])
+            beta += z[box_slice(ext)] * self.atoms.norms[:, None, None]
         else:
-            residual = self.X[n]
-        beta = self.atoms.correlate(residual)
-        beta += z[box_slice(ext)] * self.atoms.norms[:, None, None]
-        g = (beta - self.reg[:, None, None]) * self.atoms.inv_norms[:, None, None]
-        self.g[n][...] = 0.
-        self.g[n][ext[0]:ext[1], ext[2]:ext[3]] = g.transpose(1, 2, 0)
+            beta = self.atoms.correlate(self.X[n])
+        beta -= self.reg[:, None, None]
+        beta *= self.atoms.inv_norms[:, None, None]
+        g = self.g[n]
+        g[:ext[0]] = g[ext[1]:] = g[:, :ext[2]] = g[:, ext[3]:] = 0.
+        g[ext[0]:ext[1], ext[2]:ext[3]] = beta.transpose(1, 2, 0)
         self.g_ok[n] = True
 
     def cmd_solve(self, trials, tol, max_iter, strategy, soft_lock, lock_eps, seed,
@@ -247,9 +249,9 @@ class Worker:
         local = (sb[0] - xb[0], sb[1] - xb[0], sb[2] - xb[2], sb[3] - xb[2])
         cost = 0.
         for n in self._trials(trials):
-            X_hat = self.atoms.reconstruct(self.z_atom_major(n))[box_slice(sb)]
-            residual = self.X[n][box_slice(local)] - X_hat
-            cost += 0.5 * float(np.sum(residual * residual))
+            residual = self.atoms.reconstruct(self.z_atom_major(n))[box_slice(sb)]
+            np.subtract(self.X[n][box_slice(local)], residual, out=residual)
+            cost += 0.5 * float(np.square(residual, out=residual).sum())
         return cost + self.cmd_get_l1(trials)
 
     def cmd_lambda_max(self):
