@@ -8,6 +8,7 @@ h, w)). Internally both have two spatial axes (a signal is an image of height
 n_atoms, H - h + 1, W - w + 1).
 """
 import os
+import threading
 
 import numpy as np
 
@@ -156,10 +157,32 @@ def setup_workers(cluster, problem, seg, D, reg, positive, z0=None):
                            scales=scales, fault=read_fault())
 
 
-def gather_z(cluster, shape4, trials=None):
-    """Assemble the activations of all workers, shape (n_sel_trials, n_atoms, H, W)."""
+def zeros_in_background(shape):
+    """Zeros whose memory a thread writes while the root waits for the workers.
+
+    A large output is otherwise paged in when the activations are gathered,
+    after the solve, while every worker waits.
+
+    Returns
+    -------
+    z : ndarray of shape ``shape``
+    thread : threading.Thread
+        Join it before using ``z``.
+    """
+    z = np.zeros(shape)
+    thread = threading.Thread(target=z.fill, args=(0.,), daemon=True,
+                              name="dicod-zeros")
+    thread.start()
+    return z, thread
+
+
+def gather_z(cluster, shape4, trials=None, out=None):
+    """Assemble the activations of all workers, shape (n_sel_trials, n_atoms, H, W).
+
+    ``out`` : zeros of that shape to fill, or None.
+    """
     n_trials = shape4[0] if trials is None else len(trials)
-    z = np.zeros((n_trials,) + tuple(shape4[1:]))
+    z = np.zeros((n_trials,) + tuple(shape4[1:])) if out is None else out
     for idx, values in cluster.command("get_z", trials=trials):
         z[tuple(idx)] = values
     return z

@@ -15,7 +15,7 @@ from cdl._logging import logger, verbose, warn
 from cdl._validation import check_int, check_option, check_reg, check_scalar
 
 from ._launch import start_workers
-from ._problem import Problem, gather_z, setup_workers
+from ._problem import Problem, gather_z, setup_workers, zeros_in_background
 
 STRATEGIES = ("greedy", "random")
 SOFT_LOCKS = ("border", "corner", "none")
@@ -148,10 +148,12 @@ def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=No
                             worker_timeout=worker_timeout)
     try:
         setup_workers(cluster, problem, seg, problem.D, reg, positive, z0)
+        z, paging = zeros_in_background(problem.z_shape4())
         t_solve = time.perf_counter()
         results, reason = cluster.solve(timeout=timeout, trials=None, **kwargs)
         wall = time.perf_counter() - t_solve
-        z = gather_z(cluster, problem.z_shape4())
+        paging.join()
+        z = gather_z(cluster, problem.z_shape4(), out=z)
         cost = sum(cluster.command("get_cost")) if return_info else np.nan
     except BaseException:
         cluster.abort()
