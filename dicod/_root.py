@@ -210,9 +210,9 @@ class Cluster:
         if self.closed:
             return
         try:
-            self.command("end")
-            if self.shutdown_on_close:
-                self.command("shutdown")
+            # Spawned workers exit at once: forgetting the problem first
+            # would only cost a round trip.
+            self.command("shutdown" if self.shutdown_on_close else "end")
             self.comm.close()
         except WorkerError:
             pass  # already killed by fail()
