@@ -23,6 +23,8 @@ from ._signal import Atoms, box_slice, grow
 from ._solve import Abort, Solve
 from .segmentation import Segmentation, relative
 
+BLOCK_SIZE = 2 ** 20  # activations per block of columns (8 MB)
+
 
 class Worker:
     """Serve the root's commands on one piece of the problem.
@@ -186,24 +188,40 @@ class Worker:
         """Activations of trial n in the window, shape (n_atoms, H, W)."""
         return np.ascontiguousarray(self.z[n].transpose(2, 0, 1))
 
+    def column_blocks(self, start, stop):
+        """Ranges of window columns covering [start, stop), each about
+        BLOCK_SIZE activations: whole-window temporaries would be a worker's
+        largest allocations."""
+        height, n_atoms = self.z.shape[1], self.z.shape[3]
+        size = max(BLOCK_SIZE // (height * n_atoms), 8 * self.atoms.shape[1])
+        return [(c, min(c + size, stop)) for c in range(start, stop, size)]
+
     def compute_g(self, n):
         """g = (beta - reg) / ||D_k||^2 on the extended box, from the signal and
         the window's activations (beta: correlation with the residual, each
         coordinate's own contribution excluded)."""
         xb, ext = self.x_box, self.ext
+        g = self.g[n]
+        g[:ext[0]] = g[ext[1]:] = g[:, :ext[2]] = g[:, ext[3]:] = 0.
         if self.z[n].any():
             z = self.z_atom_major(n)
             beta = self.atoms.correlate(
                 self.X[n] - self.atoms.reconstruct(z)[box_slice(xb)])
             beta += z[box_slice(ext)] * self.atoms.norms[:, None, None]
+            self._set_g(g, beta, ext[2])
         else:
-            beta = self.atoms.correlate(self.X[n])
+            a_w = self.atoms.shape[1]
+            for c0, c1 in self.column_blocks(ext[2], ext[3]):
+                X = self.X[n][..., c0 - xb[2]:c1 - xb[2] + a_w - 1]
+                self._set_g(g, self.atoms.correlate(X), c0)
+        self.g_ok[n] = True
+
+    def _set_g(self, g, beta, start):
+        """g on the extended box's rows, from column ``start``; overwrites beta."""
         beta -= self.reg[:, None, None]
         beta *= self.atoms.inv_norms[:, None, None]
-        g = self.g[n]
-        g[:ext[0]] = g[ext[1]:] = g[:, :ext[2]] = g[:, ext[3]:] = 0.
-        g[ext[0]:ext[1], ext[2]:ext[3]] = beta.transpose(1, 2, 0)
-        self.g_ok[n] = True
+        stop = start + beta.shape[2]
+        g[self.ext[0]:self.ext[1], start:stop] = beta.transpose(1, 2, 0)
 
     def cmd_solve(self, trials, tol, max_iter, strategy, soft_lock, lock_eps, seed,
                   max_passes, status_interval):
@@ -240,18 +258,27 @@ class Worker:
 
     def cmd_get_l1(self, trials=None):
         o = self.own
-        return float(sum(np.sum(self.reg * np.abs(self.z[n][o[0]:o[1], o[2]:o[3]])
-                                .sum(axis=(0, 1))) for n in self._trials(trials)))
+        return float(sum(np.sum(self.reg * np.abs(self.z[n][o[0]:o[1], c0:c1])
+                                .sum(axis=(0, 1)))
+                         for n in self._trials(trials)
+                         for c0, c1 in self.column_blocks(o[2], o[3])))
 
     def cmd_get_cost(self, trials=None):
         """Data fit on the worker's signal box plus the l1 of its own box."""
         sb, xb = self.signal_box, self.x_box
-        local = (sb[0] - xb[0], sb[1] - xb[0], sb[2] - xb[2], sb[3] - xb[2])
+        a_w = self.atoms.shape[1]
         cost = 0.
         for n in self._trials(trials):
-            residual = self.atoms.reconstruct(self.z_atom_major(n))[box_slice(sb)]
-            np.subtract(self.X[n][box_slice(local)], residual, out=residual)
-            cost += 0.5 * float(np.square(residual, out=residual).sum())
+            for c0, c1 in self.column_blocks(sb[2], sb[3]):
+                # Signal columns c0 .. c1 - 1 come from activation columns
+                # c0 - a_w + 1 .. c1 - 1.
+                first = max(c0 - a_w + 1, 0)
+                z = np.ascontiguousarray(self.z[n][:, first:c1].transpose(2, 0, 1))
+                residual = self.atoms.reconstruct(z)[:, sb[0]:sb[1],
+                                                     c0 - first:c1 - first]
+                np.subtract(self.X[n][:, sb[0] - xb[0]:sb[1] - xb[0],
+                                      c0 - xb[2]:c1 - xb[2]], residual, out=residual)
+                cost += 0.5 * float(np.square(residual, out=residual).sum())
         return cost + self.cmd_get_l1(trials)
 
     def cmd_lambda_max(self):

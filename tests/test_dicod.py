@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import dicod
+import dicod.worker as dicod_worker
 from cdl import sparse_encode
 from cdl._kernels.conv2d import correlate_2d, reconstruct_2d
 from cdl.objective import compute_objective, correlate, lambda_max, reconstruct
@@ -182,6 +183,23 @@ def test_bad_inputs(problem_1d):
         dicod.dicod(X, uv, reg, backend="threads")
     with pytest.raises(TypeError, match="n_workers must be an integer"):
         dicod.dicod(X, uv, reg, n_workers=2.5, backend="local")
+
+
+def test_g_and_cost_by_blocks_of_columns(problem_1d, monkeypatch):
+    """Long signals and wide images: g and the cost by blocks of columns."""
+    X, uv, reg, _ = problem_1d
+    X2, D2 = image_with_border_events((2, 2))
+    reg2 = 0.2 * np.abs(correlate_2d(X2, D2)).max()
+    results = []
+    for block_size in (2 ** 20, 1):  # one block, blocks of 8 atom widths
+        monkeypatch.setattr(dicod_worker, "BLOCK_SIZE", block_size)
+        results.append([dicod.dicod(*args, n_workers=n_workers, tol=TIGHT,
+                                    backend="local", return_info=True)
+                        for args, n_workers in (((X, uv, reg), 2),
+                                                ((X2, D2, reg2), 1))])
+    for (z, info), (z_b, info_b) in zip(*results):
+        assert info_b["objective"] == pytest.approx(info["objective"], rel=1e-10)
+        np.testing.assert_allclose(z_b, z, atol=1e-8)
 
 
 def test_worker_error_is_raised(problem_1d, monkeypatch):
