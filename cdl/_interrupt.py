@@ -25,3 +25,16 @@ def interrupts_as_keyboard_interrupt():
         if is_interrupt(err):
             raise KeyboardInterrupt from None
         raise
+
+
+def stop_process_workers():
+    """Kill the workers of joblib's reusable loky executor, if it has any.
+
+    joblib does so itself when Ctrl-C lands inside ``Parallel``; a Ctrl-C
+    between two parallel z-steps (e.g. in the d-step) would otherwise leave
+    the idle workers alive until loky's timeout.
+    """
+    from joblib.externals.loky import reusable_executor
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None and not executor._flags.shutdown:
+        executor.shutdown(wait=True, kill_workers=True)

@@ -9,7 +9,7 @@ from collections import Counter
 
 import numpy as np
 
-from ._interrupt import is_interrupt
+from ._interrupt import is_interrupt, stop_process_workers
 from ._logging import logger, show_progress, warn
 from .objective import data_fit_from_stats, is_rank1, split_uv
 
@@ -190,6 +190,7 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         if not is_interrupt(err):
             raise
         interrupted = True
+        stop_process_workers()
         saved = ""
         if checkpoint is not None and not in_d_step:
             n_kept = boundary["D"].shape[0]
