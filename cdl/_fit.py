@@ -144,14 +144,14 @@ def prepare(est, X, picks=None):
     return check_X(X, dtype=dtype), info
 
 
-def make_update_d(est, n_channels, window):
-    """The d-step ``update_d(D, ztz, ztX) -> D`` of ``est``."""
-    kwargs = dict(est.solver_d_kwargs or {})
-    if est.rank1:
-        constraint = est._uv_constraint()
-        return lambda D, ztz, ztX: update_uv(
-            D, ztz, ztX, n_channels, uv_constraint=constraint, window=window,
-            **kwargs)
+def make_update_d(n_channels, rank1, uv_constraint="separate",
+                  solver_d_kwargs=None, window=None):
+    """The d-step ``update_d(D, ztz, ztX) -> D`` of :mod:`cdl.dictionary`."""
+    kwargs = dict(solver_d_kwargs or {})
+    if rank1:
+        return lambda D, ztz, ztX: update_uv(D, ztz, ztX, n_channels,
+                                             uv_constraint=uv_constraint,
+                                             window=window, **kwargs)
     return lambda D, ztz, ztX: update_D(D, ztz, ztX, window=window, **kwargs)
 
 
@@ -229,7 +229,9 @@ def fit_estimator(est, X, resume=None, picks=None):
                 type(est).__name__, est.n_atoms, est.n_times_atom, X.shape)
     with encoder:
         result = learn_dictionary(
-            encoder, D_init, est.reg, make_update_d(est, n_channels, window),
+            encoder, D_init, est.reg,
+            make_update_d(n_channels, est.rank1, est._uv_constraint(),
+                          est.solver_d_kwargs, window),
             n_iter=est.n_iter, lmbd_max=est.lmbd_max, eps=est.eps,
             window=window, callback=est.callback, random_state=rng,
             checkpoint=checkpoint_writer(est, meta),

@@ -9,25 +9,14 @@ sufficient statistics ``ztz`` and ``ztX``; the root runs the d-step of
 import numpy as np
 
 from cdl._logging import verbose
+from cdl._fit import make_update_d
 from cdl._validation import check_random_state, check_X
-from cdl.dictionary import update_D, update_uv
 from cdl.estimators import BatchCDL
 from cdl.learn import learn_dictionary
 from cdl.objective import get_n_times_atom
 
 from ._images import PackedImageEncoder, pack, unpack, update_packed
 from .encoder import DistributedEncoder
-
-
-def make_update_d(n_channels, rank1, uv_constraint="separate",
-                  solver_d_kwargs=None, window=None):
-    """The d-step ``update_d(D, ztz, ztX) -> D`` of :mod:`cdl.dictionary`."""
-    kwargs = dict(solver_d_kwargs or {})
-    if rank1:
-        return lambda D, ztz, ztX: update_uv(D, ztz, ztX, n_channels,
-                                             uv_constraint=uv_constraint,
-                                             window=window, **kwargs)
-    return lambda D, ztz, ztX: update_D(D, ztz, ztX, window=window, **kwargs)
 
 
 @verbose
