@@ -14,7 +14,9 @@ meaning; dicodile then gets ``tol * std(X)``). Solvers: the sequential LGCD
 DICOD with 1, 2 and 4 spawned MPI workers, and dicodile 0.3 on the identical
 problem when its venv is there (see ``benchmarks/peers/README.md``); the
 relative-tol 1-D problem skips dicodile (about 15 minutes per run). "wall" is
-the whole call (spawn, transfer, solve, gather), "solve" the workers' solve.
+the whole call (spawn, transfer, solve, gather; dicodile is compared on it),
+"pool" the whole call on the running workers of a ``dicod.WorkerPool`` (after
+one call in which they load their kernels), "solve" the workers' solve.
 DICOD times are medians of ``--repeat`` calls (default 1), the others of one
 run; the machine has 2 cores (4 workers oversubscribe it).
 A third table times dictionary learning (``cdl.BatchCDL``, 10 iterations on
@@ -80,16 +82,31 @@ def objective_2d(X, D, z, reg):
     return 0.5 * float(np.sum(residual ** 2)) + reg * float(z.sum())
 
 
-def run_dicod(X, D, reg, n_workers, tol, backend="spawn", repeat=1):
-    """Median wall and solve times of ``repeat`` calls; the last call's z and info."""
-    walls, solves = [], []
+def run_dicod(X, D, reg, n_workers, tol, backend="spawn", repeat=1, warm=True):
+    """Median times of ``repeat`` calls; the last call's z and info.
+
+    ``wall``: calls that start and end their workers; ``info['warm']``: calls
+    on a running :class:`dicod.WorkerPool` (after one call that lets its
+    workers load their kernels); ``info['time']``: the workers' solve.
+    """
+    kwargs = dict(tol=tol, return_info=True, max_iter=10 ** 7)
+    walls, solves, warm_walls = [], [], []
     for _ in range(repeat):
         t_start = time.perf_counter()
-        z, info = dicod.dicod(X, D, reg, n_workers=n_workers, tol=tol,
-                              backend=backend, return_info=True, max_iter=10 ** 7)
+        z, info = dicod.dicod(X, D, reg, n_workers=n_workers, backend=backend,
+                              **kwargs)
         walls.append(time.perf_counter() - t_start)
         solves.append(info["time"])
-    return z, float(np.median(walls)), dict(info, time=float(np.median(solves)))
+    if warm:
+        with dicod.WorkerPool(n_workers, backend=backend) as pool:
+            dicod.dicod(X, D, reg, pool=pool, **kwargs)
+            for _ in range(repeat):
+                t_start = time.perf_counter()
+                dicod.dicod(X, D, reg, pool=pool, **kwargs)
+                warm_walls.append(time.perf_counter() - t_start)
+    info = dict(info, time=float(np.median(solves)),
+                warm=float(np.median(warm_walls)) if warm else None)
+    return z, float(np.median(walls)), info
 
 
 DICODILE_2D = """
@@ -180,7 +197,7 @@ def bench_2d(size, peers, rows, repeat=1):
     name = f"2-D {size}x{size}, tol {TOL:g} rel."
     dicod.dicod(X[:, :64, :64], D, reg, n_workers=1, backend="local")
     results = {"sequential (dicod, 1 in-process worker)": run_dicod(
-        X, D, reg, 1, TOL, "local")}
+        X, D, reg, 1, TOL, "local", warm=False)}
     for n_workers in WORKERS:
         results[f"dicod {n_workers} worker(s)"] = run_dicod(X, D, reg, n_workers,
                                                             TOL, repeat=repeat)
@@ -219,20 +236,22 @@ def bench_learning(n_times, rows, n_iter=10):
 
 def _rows(name, results, objectives, rows):
     best = min(objectives.values())
-    t_one = results["dicod 1 worker(s)"][1]
-    solve_one = results["dicod 1 worker(s)"][2]["time"]
+    one = results["dicod 1 worker(s)"]
     for key, (z, wall, info) in results.items():
-        updates = solve = speedup_solve = ""
+        warm = speedup_warm = updates = solve = speedup_solve = ""
         if info is not None:
             updates = "/".join(f"{u // 1000}k" for u in info["n_updates"])
             solve = f"{info['time']:.2f}"
-            speedup_solve = f"{solve_one / info['time']:.2f}"
+            speedup_solve = f"{one[2]['time'] / info['time']:.2f}"
+            if info.get("warm") is not None:
+                warm = f"{info['warm']:.2f}"
+                speedup_warm = f"{one[2]['warm'] / info['warm']:.2f}"
         ratio = ""
         if key.startswith("dicodile"):  # at equal workers
             n_workers = key.split(", ")[1].split()[0]
             ratio = f"{wall / results[f'dicod {n_workers} worker(s)'][1]:.1f}x"
-        rows.append([name, key, f"{wall:.2f}", f"{t_one / wall:.2f}", solve,
-                     speedup_solve, updates,
+        rows.append([name, key, f"{wall:.2f}", f"{one[1] / wall:.2f}", warm,
+                     speedup_warm, solve, speedup_solve, updates,
                      f"{(objectives[key] - best) / abs(best):.1e}", ratio])
 
 
@@ -263,8 +282,10 @@ def main():
         bench_learning(300_000 // (10 if args.quick else 1), learning)
     if rows:
         print_table("DICOD, reg = 0.1 lambda_max; wall = whole call (spawn, "
-                    "setup, solve, gather); solve = workers' solve",
-                    ["problem", "solver", "wall (s)", "speedup (wall)", "solve (s)",
+                    "setup, solve, gather); pool = whole call on a running "
+                    "dicod.WorkerPool; solve = workers' solve",
+                    ["problem", "solver", "wall (s)", "speedup (wall)",
+                     "pool (s)", "speedup (pool)", "solve (s)",
                      "speedup (solve)", "updates per worker",
                      "rel. objective excess", "dicodile / dicod"], rows)
     if learning:

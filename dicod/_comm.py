@@ -45,6 +45,8 @@ class Comm(abc.ABC):
     rank = ROOT
     n_workers = 0
     in_process = False  # workers share this process (no kill or exit faults)
+    # Longest sleep between two polls of a polling transport (seconds).
+    max_pause = 1e-3
 
     @abc.abstractmethod
     def send(self, dest, tag, payload):

@@ -226,7 +226,7 @@ class _MPIComm(Comm):
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             time.sleep(pause)
-            pause = min(2 * pause, 1e-3)
+            pause = min(2 * pause, self.max_pause)
 
     def flush(self, timeout=None):
         deadline = None if timeout is None else time.monotonic() + timeout

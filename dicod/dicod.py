@@ -14,8 +14,8 @@ import numpy as np
 from cdl._logging import logger, verbose, warn
 from cdl._validation import check_int, check_option, check_reg, check_scalar
 
-from ._launch import start_workers
 from ._problem import Problem, gather_z, setup_workers, zeros_in_background
+from .pool import default_n_workers, workers_for_call
 
 STRATEGIES = ("greedy", "random")
 SOFT_LOCKS = ("border", "corner", "none")
@@ -60,10 +60,10 @@ def summarize(results, reason, cost, wall, warn_early_stop=True):
 
 
 @verbose
-def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=None,
-          positive=True, strategy="greedy", soft_lock="border", return_info=False,
-          backend="auto", hostfile=None, worker_timeout=60., random_state=None,
-          verbose=None):
+def dicod(X, D, reg, n_workers=None, tol=1e-3, max_iter=100000, timeout=None,
+          z0=None, positive=True, strategy="greedy", soft_lock="border",
+          return_info=False, backend="auto", hostfile=None, worker_timeout=60.,
+          pool=None, random_state=None, verbose=None):
     """Convolutional sparse coding with DICOD, distributed over workers.
 
     Solves ``min_z 0.5 ||X - sum_k z_k * D_k||^2 + sum_k reg_k ||z_k||_1``
@@ -81,10 +81,11 @@ def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=No
         n_channels, h, w).
     reg : float | ndarray of shape (n_atoms,)
         Regularisation (absolute), >= 0.
-    n_workers : int
-        Number of workers. 1-D activations are cut into ``n_workers``
-        segments; 2-D ones into a grid. Every piece must span at least two
-        atom lengths along each cut axis.
+    n_workers : int | None
+        Number of workers (None: the pool's, or 2 without a pool). 1-D
+        activations are cut into ``n_workers`` segments; 2-D ones into a
+        grid. Every piece must span at least two atom lengths along each cut
+        axis.
     tol : float
         Stop when no coordinate would change by more than ``tol`` times the
         standard deviation of its trial (as in :func:`cdl.sparse_encode`).
@@ -116,6 +117,10 @@ def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=No
     worker_timeout : float
         Seconds a worker may stay silent before it is declared dead and the
         call raises :class:`dicod.WorkerError`.
+    pool : dicod.WorkerPool | None
+        Running workers to use (``backend``, ``hostfile`` and
+        ``worker_timeout`` are then the pool's); None starts workers for this
+        call and ends them after it.
     random_state : int | RandomState | None
         Seed of the 'random' strategy.
     %(verbose)s
@@ -136,6 +141,7 @@ def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=No
     """
     problem = Problem(X, D)
     reg = check_reg(reg, problem.n_atoms)
+    n_workers = default_n_workers(n_workers, pool)
     seg = problem.segmentation(n_workers)
     kwargs = solve_kwargs(tol, max_iter, strategy, soft_lock, random_state)
     if timeout is not None:
@@ -144,9 +150,8 @@ def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=No
     if z0 is not None and positive and np.any(z0 < 0):
         raise ValueError("z0 must be non-negative when positive=True.")
     t_start = time.perf_counter()
-    cluster = start_workers(seg.n_workers, backend=backend, hostfile=hostfile,
-                            worker_timeout=worker_timeout)
-    try:
+    with workers_for_call(seg.n_workers, pool, backend, hostfile,
+                          worker_timeout) as cluster:
         setup_workers(cluster, problem, seg, problem.D, reg, positive, z0)
         z, paging = zeros_in_background(problem.z_shape4())
         t_solve = time.perf_counter()
@@ -155,10 +160,6 @@ def dicod(X, D, reg, n_workers=2, tol=1e-3, max_iter=100000, timeout=None, z0=No
         paging.join()
         z = gather_z(cluster, problem.z_shape4(), out=z)
         cost = sum(cluster.command("get_cost")) if return_info else np.nan
-    except BaseException:
-        cluster.abort()
-        raise
-    cluster.close()
     info = summarize(results, reason, cost, wall)
     info["time_total"] = time.perf_counter() - t_start
     logger.info("DICOD with %d workers (grid %s): %d updates, %s in %.3f s",

@@ -6,16 +6,18 @@ keep their piece of the signal and of the activations for the whole learning;
 at each iteration they solve the z-step together and send the root the
 sufficient statistics ``ztz`` and ``ztX`` of their piece, never ``z``.
 """
+import sys
 import time
+from contextlib import ExitStack
 
 import numpy as np
 
 from cdl._validation import check_int
 
-from ._launch import start_workers
 from ._problem import Problem, gather_z, setup_workers
 from ._signal import box_slice
 from .dicod import solve_kwargs, summarize
+from .pool import default_n_workers, workers_for_call
 
 
 class DistributedEncoder:
@@ -29,8 +31,8 @@ class DistributedEncoder:
     n_atoms : int
     n_times_atom : int | tuple of int
         Atom length, or atom shape ``(h, w)`` for images.
-    n_workers : int
-        Number of workers.
+    n_workers : int | None
+        Number of workers (None: the pool's, or 2 without a pool).
     solver_kwargs : dict | None
         ``tol`` (relative to each trial's standard deviation, default 1e-3),
         ``max_iter`` (default 100000), ``strategy``, ``soft_lock``,
@@ -40,21 +42,26 @@ class DistributedEncoder:
     backend : 'auto' | 'spawn' | 'mpirun' | 'local'
     hostfile : path-like | None
     worker_timeout : float
+    pool : dicod.WorkerPool | None
+        Running workers to use instead of starting new ones (``backend``,
+        ``hostfile`` and ``worker_timeout`` are then the pool's).
     random_state : int | None
 
     Notes
     -----
     Use it as a context manager (as :func:`cdl.learn.learn_dictionary`'s
-    callers do): the workers start on entering and end on leaving.
+    callers do): the workers start (or are taken from the pool) on entering
+    and end (or go back to the pool) on leaving.
     """
 
-    def __init__(self, X, n_atoms, n_times_atom, n_workers=2, solver_kwargs=None,
+    def __init__(self, X, n_atoms, n_times_atom, n_workers=None, solver_kwargs=None,
                  positive=True, backend="auto", hostfile=None, worker_timeout=60.,
-                 random_state=None):
+                 pool=None, random_state=None):
         self.atom_shape = tuple(np.atleast_1d(n_times_atom).tolist())
         self.X = X
         self.n_channels = X.shape[1]
         self.n_times_atom = n_times_atom
+        n_workers = default_n_workers(n_workers, pool)
         self.n_workers = check_int("n_workers", n_workers, min_value=1)
         kwargs = dict(solver_kwargs or {})
         self.timeout = kwargs.pop("timeout", None)
@@ -71,6 +78,8 @@ class DistributedEncoder:
         self.backend = backend
         self.hostfile = hostfile
         self.worker_timeout = worker_timeout
+        self.pool = pool
+        self._workers = ExitStack()
         self._n_atoms = check_int("n_atoms", n_atoms, min_value=1)
         self.XtX = float(np.sum(np.asarray(X, dtype=np.float64) ** 2))
         self.D = None
@@ -83,7 +92,7 @@ class DistributedEncoder:
         return self
 
     def __exit__(self, *exc):
-        self.close()  # kills the workers if they cannot be shut down
+        self.close(*exc)
         return False
 
     def start(self):
@@ -94,20 +103,23 @@ class DistributedEncoder:
         self.problem = Problem(self.X, np.zeros((self._n_atoms, self.n_channels)
                                                 + self.atom_shape))
         self.seg = self.problem.segmentation(self.n_workers)
-        self.cluster = start_workers(self.seg.n_workers, backend=self.backend,
-                                     hostfile=self.hostfile,
-                                     worker_timeout=self.worker_timeout)
+        self.cluster = self._workers.enter_context(workers_for_call(
+            self.seg.n_workers, self.pool, self.backend, self.hostfile,
+            self.worker_timeout))
         try:
             setup_workers(self.cluster, self.problem, self.seg, None, None,
                           self.positive)
         except BaseException:
-            self.cluster.abort()
+            self.close(*sys.exc_info())
             raise
 
-    def close(self):
-        """End the workers (spawned ones exit)."""
-        if self.cluster is not None:
-            self.cluster.close()
+    def close(self, *exc):
+        """End the workers (spawned ones exit, a pool's go back to it).
+
+        Given an exception ``(type, value, traceback)`` (as ``__exit__``), the
+        workers are killed.
+        """
+        self._workers.__exit__(*(exc or (None, None, None)))
 
     def _command(self, name, **kwargs):
         self.start()

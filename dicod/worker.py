@@ -24,6 +24,9 @@ from ._solve import Abort, Solve
 from .segmentation import Segmentation, relative
 
 BLOCK_SIZE = 2 ** 20  # activations per block of columns (8 MB)
+# Between commands, after IDLE_AFTER s without one, a worker polls for the next
+# at most every IDLE_PAUSE s: an idle pool's workers then take little CPU.
+IDLE_AFTER, IDLE_PAUSE = 1., 0.02
 
 
 class Worker:
@@ -54,7 +57,7 @@ class Worker:
         """
         while True:
             try:
-                source, tag, payload = self._next_message(None)
+                source, tag, payload = self._next_command()
             except Abort:
                 self.pulse.stop()
                 return "abort"
@@ -86,6 +89,17 @@ class Worker:
             except Exception:  # noqa: BLE001 (reported to the root, which decides)
                 self.comm.send(ROOT, TAG_ERROR, f"{self.comm.describe(self.rank)} "
                                f"failed in {name!r}:\n{traceback.format_exc()}")
+
+    def _next_command(self):
+        """Next message between commands, polled less often when idle."""
+        msg = self._next_message(IDLE_AFTER)
+        if msg is None:
+            pause, self.comm.max_pause = self.comm.max_pause, IDLE_PAUSE
+            try:
+                msg = self._next_message(None)
+            finally:
+                self.comm.max_pause = pause
+        return msg
 
     def _next_message(self, timeout):
         """Next message; checks every 0.5 s that the root is still alive."""
