@@ -24,18 +24,19 @@ def correlate_2d(X, D):  # pragma: no cover
     o_h = X.shape[1] - a_h + 1
     o_w = X.shape[2] - a_w + 1
     out = np.zeros((n_atoms, o_h, o_w), dtype=X.dtype)
-    for k in range(n_atoms):
-        for c in range(n_channels):
-            for i in range(a_h):
-                for j in range(a_w):
-                    d = D[k, c, i, j]
-                    if d == 0:
-                        continue
-                    for h in range(o_h):
-                        row = X[c, h + i, j:j + o_w]
-                        acc = out[k, h]
+    # Row by row: an output row takes all its terms while it is in cache.
+    for h in range(o_h):
+        for k in range(n_atoms):
+            acc = out[k, h]
+            for c in range(n_channels):
+                for i in range(a_h):
+                    row = X[c, h + i]
+                    for j in range(a_w):
+                        d = D[k, c, i, j]
+                        if d == 0:
+                            continue
                         for t in range(o_w):
-                            acc[t] += d * row[t]
+                            acc[t] += d * row[j + t]
     return out
 
 
