@@ -14,6 +14,7 @@ import numpy as np
 
 from cdl._validation import check_int
 
+from ._comm import WorkerError
 from ._problem import Problem, gather_z, setup_workers
 from ._signal import box_slice
 from .dicod import solve_kwargs, summarize
@@ -85,6 +86,7 @@ class DistributedEncoder:
         self.D = None
         self.reg = None
         self.cluster = None
+        self._closed = False
 
     # -- life cycle -------------------------------------------------------------
     def __enter__(self):
@@ -99,6 +101,10 @@ class DistributedEncoder:
         """Start the workers and send them their piece of ``X``."""
         if self.cluster is not None:
             return
+        if self._closed:
+            raise WorkerError("This DistributedEncoder is closed (its workers "
+                              "ended or went back to their pool); create a new "
+                              "one.")
         # A null dictionary of the right shape: only the geometry is needed.
         self.problem = Problem(self.X, np.zeros((self._n_atoms, self.n_channels)
                                                 + self.atom_shape))
@@ -120,6 +126,8 @@ class DistributedEncoder:
         workers are killed.
         """
         self._workers.__exit__(*(exc or (None, None, None)))
+        if self.cluster is not None:
+            self.cluster, self._closed = None, True
 
     def _command(self, name, **kwargs):
         self.start()
@@ -148,7 +156,8 @@ class DistributedEncoder:
         if z4.shape != expected:
             raise ValueError(f"z must have shape {expected[:2]} + valid shape, got "
                              f"{z.shape}.")
-        per_worker = [dict(z=z4[box_slice(self.seg.window(i))])
+        # Contiguous pieces travel as raw MPI buffers, not in a pickle.
+        per_worker = [dict(z=np.ascontiguousarray(z4[box_slice(self.seg.window(i))]))
                       for i in range(self.seg.n_workers)]
         self.start()
         self.cluster.command("set_z", per_worker=per_worker)

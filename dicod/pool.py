@@ -78,6 +78,8 @@ class WorkerPool:
     def start(self):
         """Start the workers unless they run; returns the pool."""
         if not self.running:
+            if self._finalizer is not None:  # workers ended by a failed call
+                self._finalizer.detach()
             self._cluster = start_workers(self.n_workers, backend=self.backend,
                                           hostfile=self.hostfile,
                                           worker_timeout=self.worker_timeout)

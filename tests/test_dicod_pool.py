@@ -148,6 +148,9 @@ def test_distributed_encoders_share_a_pool(problem_1d):
                     enc.set_reg(np.full(3, reg))
                 assert dist.compute_z()["objective"] == pytest.approx(
                     local.compute_z()["objective"], rel=1e-6)
+            # The workers went back to the pool: the encoder cannot use them.
+            with pytest.raises(WorkerError, match="DistributedEncoder is closed"):
+                dist.get_cost()
         assert pool.running and pool.n_starts == 1
 
 
