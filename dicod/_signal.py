@@ -9,7 +9,13 @@ and uses the fast rank-1 path of :mod:`cdl.objective` when it can.
 import numpy as np
 
 from cdl._kernels import conv2d
-from cdl.objective import compute_DtD, correlate, get_n_times_atom, reconstruct
+from cdl.objective import (
+    compute_DtD,
+    correlate,
+    get_n_times_atom,
+    reconstruct,
+    to_full_rank,
+)
 
 
 class Atoms:
@@ -31,9 +37,13 @@ class Atoms:
         if self.ndim == 1:
             self.shape = (1, get_n_times_atom(self.D, n_channels))
             DtD = compute_DtD(self.D, n_channels)[:, :, None, :]
+            # Full-rank atoms with two spatial axes, for the 2-D kernels.
+            self.D4 = np.ascontiguousarray(
+                to_full_rank(self.D, n_channels)[:, :, None, :])
         else:
             self.shape = D.shape[2:]
             DtD = conv2d.compute_DtD_2d(self.D)
+            self.D4 = self.D
         self.DtD = np.ascontiguousarray(DtD)
         center = (self.shape[0] - 1, self.shape[1] - 1)
         self.norms = np.array([self.DtD[k, k][center] for k in range(self.n_atoms)])

@@ -137,7 +137,8 @@ def dicod(X, D, reg, n_workers=None, tol=1e-3, max_iter=100000, timeout=None,
     Raises
     ------
     dicod.WorkerError
-        If a worker raises, dies or stops answering; the workers are killed.
+        If a worker raises, dies or stops answering; the workers are ended
+        (those of a pool too: its next call starts new ones).
     """
     problem = Problem(X, D)
     reg = check_reg(reg, problem.n_atoms)

@@ -137,7 +137,8 @@ def workers_for_call(n_workers, pool=None, backend="auto", hostfile=None,
                      worker_timeout=60.):
     """A :class:`Cluster` for one call: the pool's, or workers started for it.
 
-    Workers started for the call end with it (killed if it raises).
+    Workers started for the call end with it (if it raises: asked to leave,
+    killed if they do not).
 
     Parameters
     ----------

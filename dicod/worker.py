@@ -16,7 +16,13 @@ import traceback
 
 import numpy as np
 
-from cdl._kernels.conv2d import accumulate_ztX_box, accumulate_ztz_box
+from cdl._kernels.conv2d import (
+    accumulate_ztX_box,
+    accumulate_ztz_box,
+    nonzeros_box,
+    subtract_model,
+    weighted_l1_box,
+)
 
 from ._comm import ROOT, TAG_ABORT, TAG_ALIVE, TAG_CMD, TAG_ERROR, TAG_REPLY, TAG_UPDATE
 from ._signal import Atoms, box_slice, grow
@@ -248,12 +254,12 @@ class Worker:
         idx, values = [], []
         h0, w0 = self.window[0], self.window[2]
         o = self.own
+        own = np.array(o, dtype=np.int64)
         for j, n in enumerate(self._trials(trials)):
-            own = self.z[n][o[0]:o[1], o[2]:o[3]]
-            h, w, k = np.nonzero(own)
+            (h, w, k), nz = nonzeros_box(self.z[n], own)
             idx.append(np.stack([np.full_like(k, j), k, h + o[0] + h0,
                                  w + o[2] + w0]))
-            values.append(own[h, w, k])
+            values.append(nz)
         return np.concatenate(idx, axis=1), np.concatenate(values)
 
     def cmd_get_stats(self, trials=None):
@@ -271,27 +277,20 @@ class Worker:
         return ztz, ztX
 
     def cmd_get_l1(self, trials=None):
-        o = self.own
-        return float(sum(np.sum(self.reg * np.abs(self.z[n][o[0]:o[1], c0:c1])
-                                .sum(axis=(0, 1)))
-                         for n in self._trials(trials)
-                         for c0, c1 in self.column_blocks(o[2], o[3])))
+        own = np.array(self.own, dtype=np.int64)
+        return float(sum(weighted_l1_box(self.z[n], own, self.reg)
+                         for n in self._trials(trials)))
 
     def cmd_get_cost(self, trials=None):
         """Data fit on the worker's signal box plus the l1 of its own box."""
         sb, xb = self.signal_box, self.x_box
-        a_w = self.atoms.shape[1]
         cost = 0.
         for n in self._trials(trials):
             for c0, c1 in self.column_blocks(sb[2], sb[3]):
-                # Signal columns c0 .. c1 - 1 come from activation columns
-                # c0 - a_w + 1 .. c1 - 1.
-                first = max(c0 - a_w + 1, 0)
-                z = np.ascontiguousarray(self.z[n][:, first:c1].transpose(2, 0, 1))
-                residual = self.atoms.reconstruct(z)[:, sb[0]:sb[1],
-                                                     c0 - first:c1 - first]
-                np.subtract(self.X[n][:, sb[0] - xb[0]:sb[1] - xb[0],
-                                      c0 - xb[2]:c1 - xb[2]], residual, out=residual)
+                residual = self.X[n][:, sb[0] - xb[0]:sb[1] - xb[0],
+                                     c0 - xb[2]:c1 - xb[2]].copy()
+                subtract_model(residual, self.z[n], self.atoms.D4,
+                               np.array([sb[0], c0], dtype=np.int64))
                 cost += 0.5 * float(np.square(residual, out=residual).sum())
         return cost + self.cmd_get_l1(trials)
 

@@ -59,6 +59,35 @@ def test_conv2d_against_numpy(problem2d):
                                compute_DtD_full_rank(D1))
 
 
+@pytest.mark.parametrize("origin, shape", [((0, 0), (17, 19)), ((5, 7), (6, 4)),
+                                           ((0, 12), (17, 7)), ((13, 0), (4, 3))])
+def test_subtract_model_on_any_window_of_samples(problem2d, origin, shape):
+    X, D, z = problem2d
+    window = (slice(origin[0], origin[0] + shape[0]),
+              slice(origin[1], origin[1] + shape[1]))
+    R = X[:, window[0], window[1]].copy()
+    conv2d.subtract_model(R, np.ascontiguousarray(z.transpose(1, 2, 0)), D,
+                          np.array(origin, dtype=np.int64))
+    expected = X - ref_reconstruct(z, D)
+    np.testing.assert_allclose(R, expected[:, window[0], window[1]], atol=1e-12)
+
+
+def test_l1_and_nonzeros_of_a_box(problem2d):
+    _, _, z = problem2d
+    z[1] *= -1
+    zp = np.ascontiguousarray(z.transpose(1, 2, 0))
+    box = np.array([2, 11, 3, 9], dtype=np.int64)
+    part = z[:, 2:11, 3:9]
+    weights = np.array([0.5, 1., 2.])
+    assert conv2d.weighted_l1_box(zp, box, weights) == pytest.approx(
+        np.sum(weights[:, None, None] * np.abs(part)))
+    (h, w, k), values = conv2d.nonzeros_box(zp, box)
+    rebuilt = np.zeros_like(part)
+    rebuilt[k, h, w] = values
+    np.testing.assert_array_equal(rebuilt, part)
+    assert len(values) == np.count_nonzero(part)
+
+
 def test_ztz_ztX_box(problem2d):
     X, D, z = problem2d
     a_h, a_w = D.shape[2:]

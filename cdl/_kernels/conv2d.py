@@ -138,3 +138,88 @@ def accumulate_ztX_box(z, box, X, origin, ztX):  # pragma: no cover
                     for i in range(a_h):
                         for j in range(a_w):
                             ztX[k, c, i, j] += a * X[c, xh + i, xw + j]
+
+
+@jit
+def subtract_model(R, z, D, origin):  # pragma: no cover
+    """Subtract the model ``sum_k z_k * D_k`` from the samples ``R`` in place.
+
+    Only the activations whose atom reaches ``R`` are read, and only the
+    non-zero ones do work: one pass over that part of ``z``, no temporaries.
+
+    Parameters
+    ----------
+    R : ndarray of shape (n_channels, rows, cols)
+        Signal samples; ``R[:, 0, 0]`` is the model's sample ``origin``.
+    z : ndarray of shape (height, width, n_atoms)
+        Activations, position-major (as a DICOD worker holds them).
+    D : ndarray of shape (n_atoms, n_channels, h, w)
+    origin : ndarray of int64, shape (2,)
+    """
+    n_atoms, n_channels, a_h, a_w = D.shape
+    r0, q0 = origin[0], origin[1]
+    rows, cols = R.shape[1], R.shape[2]
+    w_start = max(q0 - a_w + 1, 0)
+    w_stop = min(q0 + cols, z.shape[1])
+    for h in range(max(r0 - a_h + 1, 0), min(r0 + rows, z.shape[0])):
+        # The row's (w, k) as one flat run: a tight loop to find non-zeros.
+        row = z[h].reshape(-1)
+        for p in range(w_start * n_atoms, w_stop * n_atoms):
+            a = row[p]
+            if a == 0:
+                continue
+            w, k = p // n_atoms, p % n_atoms
+            for i in range(max(r0 - h, 0), min(r0 + rows - h, a_h)):
+                for j in range(max(q0 - w, 0), min(q0 + cols - w, a_w)):
+                    for c in range(n_channels):
+                        R[c, h + i - r0, w + j - q0] -= a * D[k, c, i, j]
+
+
+@jit
+def weighted_l1_box(z, box, weights):  # pragma: no cover
+    """``sum_{p in box} sum_k weights[k] |z[p, k]|`` of position-major z.
+
+    Parameters
+    ----------
+    z : ndarray of shape (height, width, n_atoms)
+    box : ndarray of int64, shape (4,)
+        ``[h0, h1, w0, w1]``.
+    weights : ndarray of shape (n_atoms,)
+    """
+    n_atoms = z.shape[2]
+    total = 0.
+    for h in range(box[0], box[1]):
+        row = z[h].reshape(-1)
+        for p in range(box[2] * n_atoms, box[3] * n_atoms):
+            if row[p] != 0:
+                total += weights[p % n_atoms] * abs(row[p])
+    return total
+
+
+@jit
+def nonzeros_box(z, box):  # pragma: no cover
+    """Non-zeros of position-major z in ``box``, in (h, w, k) order.
+
+    Returns
+    -------
+    index : ndarray of int64, shape (3, n_nonzero)
+        Rows h, w (relative to the box) and k.
+    values : ndarray of shape (n_nonzero,)
+    """
+    count = 0
+    for h in range(box[0], box[1]):
+        for w in range(box[2], box[3]):
+            for k in range(z.shape[2]):
+                if z[h, w, k] != 0:
+                    count += 1
+    index = np.empty((3, count), dtype=np.int64)
+    values = np.empty(count, dtype=z.dtype)
+    i = 0
+    for h in range(box[0], box[1]):
+        for w in range(box[2], box[3]):
+            for k in range(z.shape[2]):
+                if z[h, w, k] != 0:
+                    index[0, i], index[1, i], index[2, i] = h - box[0], w - box[2], k
+                    values[i] = z[h, w, k]
+                    i += 1
+    return index, values
