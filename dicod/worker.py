@@ -278,7 +278,9 @@ class Worker:
 
     def cmd_get_l1(self, trials=None):
         own = np.array(self.own, dtype=np.int64)
-        return float(sum(weighted_l1_box(self.z[n], own, self.reg)
+        reg = np.ascontiguousarray(np.broadcast_to(
+            np.asarray(self.reg, dtype=float), self.z.shape[-1:]))
+        return float(sum(weighted_l1_box(self.z[n], own, reg)
                          for n in self._trials(trials)))
 
     def cmd_get_cost(self, trials=None):
