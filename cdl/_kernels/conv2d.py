@@ -151,7 +151,7 @@ def subtract_model(R, z, D, origin):  # pragma: no cover
     ----------
     R : ndarray of shape (n_channels, rows, cols)
         Signal samples; ``R[:, 0, 0]`` is the model's sample ``origin``.
-    z : ndarray of shape (height, width, n_atoms)
+    z : C-contiguous ndarray of shape (height, width, n_atoms)
         Activations, position-major (as a DICOD worker holds them).
     D : ndarray of shape (n_atoms, n_channels, h, w)
     origin : ndarray of int64, shape (2,)
@@ -181,7 +181,7 @@ def weighted_l1_box(z, box, weights):  # pragma: no cover
 
     Parameters
     ----------
-    z : ndarray of shape (height, width, n_atoms)
+    z : C-contiguous ndarray of shape (height, width, n_atoms)
     box : ndarray of int64, shape (4,)
         ``[h0, h1, w0, w1]``.
     weights : ndarray of shape (n_atoms,)
