@@ -15,8 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (eegbci_signal, print_table, simulated_signal,  # noqa: E402
-                     windows_dictionary)
+from _common import eegbci_signal, print_table, simulated_signal, windows_dictionary  # noqa: E402
 from _peers import peer_available, run_peer  # noqa: E402
 
 from cdl import BatchCDL  # noqa: E402

@@ -237,7 +237,7 @@ def bench_learning(n_times, rows, n_iter=10):
 def _rows(name, results, objectives, rows):
     best = min(objectives.values())
     one = results["dicod 1 worker(s)"]
-    for key, (z, wall, info) in results.items():
+    for key, (_, wall, info) in results.items():
         warm = speedup_warm = updates = solve = speedup_solve = ""
         if info is not None:
             updates = "/".join(f"{u // 1000}k" for u in info["n_updates"])

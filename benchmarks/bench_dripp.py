@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from cdl.dripp import DriPP, simulate_drivers, simulate_dripp
+from cdl.dripp import DriPP, simulate_dripp, simulate_drivers
 
 LOWER, UPPER = 0.03, 0.8
 BASELINE, ALPHA, M, SIGMA, ISI = 0.5, 0.8, 0.3, 0.1, 2.0

@@ -13,8 +13,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (best_time, eegbci_signal, print_table,  # noqa: E402
-                     simulated_signal, windows_dictionary)
+from _common import (  # noqa: E402
+    best_time,
+    eegbci_signal,
+    print_table,
+    simulated_signal,
+    windows_dictionary,
+)
 from _peers import peer_available, run_peer  # noqa: E402
 
 from cdl.coding import sparse_encode  # noqa: E402
@@ -34,7 +39,7 @@ def bench_problem(name, X, uv, rows):
     ours = {}
     for solver, max_iter in SOLVERS:
         n_repeat = 3 if solver in ("lgcd", "gcd") else 1
-        seconds, z = best_time(lambda: sparse_encode(
+        seconds, z = best_time(lambda solver=solver, max_iter=max_iter: sparse_encode(
             X, uv, reg, solver=solver, tol=TOL, max_iter=max_iter), n_repeat)
         objective = compute_objective(X, z, uv, reg)
         ours[solver] = seconds

@@ -10,8 +10,14 @@ recording.
 """
 import numpy as np
 
-from ._sources import (as_source, check_source, lambda_max_source,
-                       objective_source, residual_window_source, stats_source)
+from ._sources import (
+    as_source,
+    check_source,
+    lambda_max_source,
+    objective_source,
+    residual_window_source,
+    stats_source,
+)
 from .chunked import SparseActivations, check_windows, encode_trial_chunked
 from .coding import reg_as
 from .objective import compute_DtD

@@ -11,11 +11,24 @@ import os
 import numpy as np
 
 from ._logging import logger
-from ._validation import (check_bool, check_dtype, check_int, check_n_jobs,
-                          check_option, check_random_state, check_scalar,
-                          check_X)
-from .checkpoint import (check_checkpoint_path, check_resumable, fingerprint,
-                         jsonable_params, read_checkpoint, write_checkpoint)
+from ._validation import (
+    check_bool,
+    check_dtype,
+    check_int,
+    check_n_jobs,
+    check_option,
+    check_random_state,
+    check_scalar,
+    check_X,
+)
+from .checkpoint import (
+    check_checkpoint_path,
+    check_resumable,
+    fingerprint,
+    jsonable_params,
+    read_checkpoint,
+    write_checkpoint,
+)
 from .coding import SOLVERS, _sparse_encode, check_n_times_atom
 from .dictionary import update_D, update_uv
 from .encoder import LocalEncoder

@@ -13,8 +13,7 @@ sufficient statistics ``ztz`` and ``ztX``.
 import numpy as np
 
 from ._kernels import stats
-from ._validation import (FLOAT_DTYPES, check_dtype, check_finite,
-                          check_magnitude)
+from ._validation import FLOAT_DTYPES, check_dtype, check_finite, check_magnitude
 from .objective import _reconstruct, correlate
 
 READ_BLOCK = 2 ** 16  # samples read at once by the streaming helpers

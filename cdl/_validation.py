@@ -191,8 +191,9 @@ def check_dictionary(D, n_channels=None, dtype=None, name="D"):
 
     Parameters
     ----------
-    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
-        Rank-1 ``uv`` or full-rank dictionary.
+    D : ndarray
+        Dictionary: rank-1 ``uv`` of shape (n_atoms, n_channels + n_times_atom)
+        or full rank of shape (n_atoms, n_channels, n_times_atom).
     n_channels : int | None
         Number of channels of the signal; required to split a ``uv`` array.
 

@@ -25,8 +25,13 @@ from scipy import sparse
 
 from ._logging import logger, verbose, warn
 from ._sources import as_source, check_source, objective_source
-from ._validation import (check_bool, check_dictionary, check_int, check_reg,
-                          check_scalar)
+from ._validation import (
+    check_bool,
+    check_dictionary,
+    check_int,
+    check_reg,
+    check_scalar,
+)
 from .coding import _coordinate_descent, check_n_times_atom, reg_as
 from .objective import _reconstruct, compute_DtD
 
@@ -155,8 +160,9 @@ def sparse_encode_chunked(X, D, reg, chunk_len=None, margin=None, z0=None,
         Signals; a 2-D array is one trial. A memory map (e.g.
         ``np.load(fname, mmap_mode='r')``) or a Raw opened with
         ``preload=False`` is read window by window.
-    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
-        Dictionary, rank-1 ``uv`` or full rank.
+    D : ndarray
+        Dictionary: rank-1 ``uv`` of shape (n_atoms, n_channels + n_times_atom)
+        or full rank of shape (n_atoms, n_channels, n_times_atom).
     reg : float | ndarray of shape (n_atoms,)
         Regularisation (absolute), >= 0.
     chunk_len : int | None

@@ -14,11 +14,20 @@ from scipy import optimize
 from ._interrupt import interrupts_as_keyboard_interrupt
 from ._kernels import lgcd as lgcd_kernels
 from ._logging import logger, verbose
-from ._validation import (_as_float_array, check_bool, check_dictionary,
-                          check_finite, check_int, check_n_jobs, check_option,
-                          check_reg, check_scalar, check_X)
-from .objective import (_reconstruct as reconstruct, compute_DtD, correlate,
-                        get_n_times_atom)
+from ._validation import (
+    _as_float_array,
+    check_bool,
+    check_dictionary,
+    check_finite,
+    check_int,
+    check_n_jobs,
+    check_option,
+    check_reg,
+    check_scalar,
+    check_X,
+)
+from .objective import _reconstruct as reconstruct
+from .objective import compute_DtD, correlate, get_n_times_atom
 
 SOLVERS = ("lgcd", "gcd", "fista", "l-bfgs")
 STOPS = ("tol", "gap")
@@ -41,8 +50,9 @@ def sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
     ----------
     X : ndarray of shape (n_trials, n_channels, n_times)
         Signals. A 2-D array (n_channels, n_times) is taken as one trial.
-    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
-        Dictionary given as rank-1 ``uv`` or full-rank ``D``.
+    D : ndarray
+        Dictionary: rank-1 ``uv`` of shape (n_atoms, n_channels + n_times_atom)
+        or full rank of shape (n_atoms, n_channels, n_times_atom).
     reg : float | ndarray of shape (n_atoms,)
         Regularisation (absolute, not a fraction of lambda_max), >= 0.
     solver : 'lgcd' | 'gcd' | 'fista' | 'l-bfgs'
@@ -305,7 +315,7 @@ def _fista(X_n, D, reg, state, tol, max_iter, positive):
     step = 1. / state["lipschitz"]
     threshold = (reg * step).astype(z.dtype)
     y, z_old, momentum = z.copy(), z.copy(), 1.
-    for it in range(max_iter):
+    for it in range(max_iter):  # noqa: B007 (the count is returned)
         grad = _smooth_grad(X_n, D, y)[0]
         z_new = _prox(y - step * grad, threshold, positive, state["frozen"])
         diff = np.abs(z_new - z_old).max()

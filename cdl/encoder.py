@@ -8,9 +8,10 @@ encoder with the same methods.
 import numpy as np
 
 from .coding import _sparse_encode
-from .objective import (_lambda_max as lambda_max, _objective as compute_objective,
-                        _reconstruct as reconstruct, compute_DtD, compute_ztX,
-                        compute_ztz)
+from .objective import _lambda_max as lambda_max
+from .objective import _objective as compute_objective
+from .objective import _reconstruct as reconstruct
+from .objective import compute_DtD, compute_ztX, compute_ztz
 
 
 class LocalEncoder:

@@ -18,8 +18,13 @@ only projected onto the constraint (:func:`cdl.dictionary.prox_uv`,
 import numpy as np
 from scipy.signal import fftconvolve
 
-from ._validation import (check_finite, check_int, check_option,
-                          check_random_state, check_X)
+from ._validation import (
+    check_finite,
+    check_int,
+    check_option,
+    check_random_state,
+    check_X,
+)
 from .dictionary import UV_CONSTRAINTS, _check_window, prox_D, prox_uv
 from .objective import correlate, to_full_rank
 

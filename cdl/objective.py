@@ -46,7 +46,9 @@ def correlate(X_trial, D):
     Parameters
     ----------
     X_trial : ndarray of shape (n_channels, n_times)
-    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
+    D : ndarray
+        Dictionary: rank-1 ``uv`` of shape (n_atoms, n_channels + n_times_atom)
+        or full rank of shape (n_atoms, n_channels, n_times_atom).
 
     Returns
     -------
@@ -94,8 +96,9 @@ def reconstruct(z, D, n_channels):
     ----------
     z : ndarray of shape (n_trials, n_atoms, n_times_valid)
         Activations (a 2-D array is one trial).
-    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
-        Dictionary, rank-1 ``uv`` or full rank.
+    D : ndarray
+        Dictionary: rank-1 ``uv`` of shape (n_atoms, n_channels + n_times_atom)
+        or full rank of shape (n_atoms, n_channels, n_times_atom).
     n_channels : int
         Number of channels (needed to split ``uv``).
 
@@ -173,8 +176,9 @@ def lambda_max(X, D, per_atom=False):
     ----------
     X : ndarray of shape (n_trials, n_channels, n_times)
         Signals (a 2-D array is one trial).
-    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
-        Dictionary, rank-1 ``uv`` or full rank.
+    D : ndarray
+        Dictionary: rank-1 ``uv`` of shape (n_atoms, n_channels + n_times_atom)
+        or full rank of shape (n_atoms, n_channels, n_times_atom).
     per_atom : bool
         Return one value per atom instead of the maximum over atoms.
 
@@ -208,8 +212,9 @@ def compute_objective(X, z, D, reg):
         Signals (a 2-D array is one trial).
     z : ndarray of shape (n_trials, n_atoms, n_times_valid)
         Activations, ``n_times_valid = n_times - n_times_atom + 1``.
-    D : ndarray of shape (n_atoms, n_channels + n_times_atom) or (n_atoms, n_channels, n_times_atom)
-        Dictionary, rank-1 ``uv`` or full rank.
+    D : ndarray
+        Dictionary: rank-1 ``uv`` of shape (n_atoms, n_channels + n_times_atom)
+        or full rank of shape (n_atoms, n_channels, n_times_atom).
     reg : float | ndarray of shape (n_atoms,)
         Regularisation, >= 0.
 

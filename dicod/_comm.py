@@ -74,14 +74,14 @@ class Comm(abc.ABC):
         """Whether the root still runs (worker side)."""
         return True
 
-    def abort(self, graceful=False):
+    def abort(self, graceful=False):  # noqa: B027 (a no-op by default)
         """End every worker after a failure (root side).
 
         With ``graceful``, first ask them to leave (they are alive but one of
         them raised), else kill them at once.
         """
 
-    def close(self):
+    def close(self):  # noqa: B027 (a no-op by default)
         """Release the communication after a clean shutdown."""
 
     def describe(self, worker):

@@ -8,8 +8,8 @@ sufficient statistics ``ztz`` and ``ztX``; the root runs the d-step of
 """
 import numpy as np
 
-from cdl._logging import verbose
 from cdl._fit import make_update_d
+from cdl._logging import verbose
 from cdl._validation import check_random_state, check_X
 from cdl.estimators import BatchCDL
 from cdl.learn import learn_dictionary

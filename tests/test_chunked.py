@@ -3,10 +3,15 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from cdl import (BatchCDL, GreedyCDL, OnlineCDL, compute_objective, lambda_max,
-                 sparse_encode)
-from cdl._sources import (as_source, lambda_max_source, objective_source,
-                          stats_source)
+from cdl import (
+    BatchCDL,
+    GreedyCDL,
+    OnlineCDL,
+    compute_objective,
+    lambda_max,
+    sparse_encode,
+)
+from cdl._sources import as_source, lambda_max_source, objective_source, stats_source
 from cdl.chunked import SparseActivations, sparse_encode_chunked
 from cdl.objective import compute_ztX, compute_ztz
 from cdl.simulate import simulate_data

@@ -1,11 +1,10 @@
 """z-step: solvers agree, optimality conditions hold, inputs are checked."""
 import numpy as np
 import pytest
+import reference
 
 from cdl import objective
 from cdl.coding import primal_and_gap, sparse_encode
-
-import reference
 
 SOLVERS = ["lgcd", "gcd", "fista", "l-bfgs"]
 

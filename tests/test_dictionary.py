@@ -4,8 +4,7 @@ import pytest
 
 from cdl import dictionary, objective
 from cdl._kernels import dstep, stats
-from cdl.dictionary import (init_dictionary, prox_D, prox_uv, update_D,
-                            update_uv)
+from cdl.dictionary import init_dictionary, prox_D, prox_uv, update_D, update_uv
 from cdl.init_dict import _lagged_covariance
 
 CONSTRAINTS = ["separate", "joint"]

@@ -6,11 +6,20 @@ import pytest
 from scipy import integrate
 from scipy.stats import truncnorm
 
-from cdl.dripp import (DriPP, compensator, drivers_from_annotations,
-                       events_from_activations, fit_dripp_from_annotations,
-                       intensity, kernel_cdf, kernel_pdf, log_likelihood,
-                       simulate_drivers, simulate_dripp)
-from cdl.dripp import em
+from cdl.dripp import (
+    DriPP,
+    compensator,
+    drivers_from_annotations,
+    em,
+    events_from_activations,
+    fit_dripp_from_annotations,
+    intensity,
+    kernel_cdf,
+    kernel_pdf,
+    log_likelihood,
+    simulate_dripp,
+    simulate_drivers,
+)
 
 LOWER, UPPER = 0.03, 0.8
 TRUTH = dict(baseline=0.1, alpha=0.8, m=0.4, sigma=0.2)

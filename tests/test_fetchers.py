@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 
 import data_fetchers
-from data_fetchers import (DataNotFoundError, load_camcan, load_eegbci,
-                           load_recording, load_sample, load_somato, preprocess)
-from data_fetchers import _config
+from data_fetchers import (
+    DataNotFoundError,
+    _config,
+    load_camcan,
+    load_eegbci,
+    load_recording,
+    load_sample,
+    load_somato,
+    preprocess,
+)
 
 requires_data = pytest.mark.requires_data
 

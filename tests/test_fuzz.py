@@ -23,9 +23,17 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from cdl import (BatchCDL, GreedyCDL, OnlineCDL,  # noqa: E402
-                 compute_objective, lambda_max, reconstruct, simulate_data,
-                 sparse_encode, sparse_encode_chunked)
+from cdl import (  # noqa: E402
+    BatchCDL,
+    GreedyCDL,
+    OnlineCDL,
+    compute_objective,
+    lambda_max,
+    reconstruct,
+    simulate_data,
+    sparse_encode,
+    sparse_encode_chunked,
+)
 from cdl.dictionary import init_dictionary  # noqa: E402
 
 # CDL_FUZZ_EXAMPLES=5000 CDL_FUZZ_RANDOM=1 runs a longer, randomised campaign.

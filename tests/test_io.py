@@ -8,11 +8,21 @@ import numpy as np
 import pytest
 
 import cdl
-from cdl.io import (FORMAT_VERSION, activations_to_annotations,
-                    activations_to_events, epochs_to_X, mne_to_X,
-                    model_to_annotations, model_to_events, raw_to_X, read_model,
-                    read_model_metadata, save_model, set_model_metadata,
-                    write_activations)
+from cdl.io import (
+    FORMAT_VERSION,
+    activations_to_annotations,
+    activations_to_events,
+    epochs_to_X,
+    mne_to_X,
+    model_to_annotations,
+    model_to_events,
+    raw_to_X,
+    read_model,
+    read_model_metadata,
+    save_model,
+    set_model_metadata,
+    write_activations,
+)
 
 
 def _raw(first_samp=0, meas_date=None, seed=0):

@@ -1,11 +1,10 @@
 """Each compiled kernel against a plain numpy reference, in both dtypes."""
 import numpy as np
 import pytest
+import reference
 
 from cdl import objective
 from cdl._kernels import conv, lgcd, stats
-
-import reference
 
 DTYPES = [np.float64, np.float32]
 SHAPES = [(1, 1, 30, 1, 1), (2, 3, 50, 2, 7), (3, 5, 64, 4, 16)]

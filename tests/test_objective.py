@@ -1,10 +1,9 @@
 """Objective, gradients and statistics against finite differences and numpy."""
 import numpy as np
 import pytest
+import reference
 
 from cdl import objective
-
-import reference
 
 
 @pytest.fixture

@@ -5,8 +5,14 @@ Stimuli Induced Patterns in M/EEG Signals", ICLR 2022.
 """
 from .estimator import DriPP, fit_dripp_from_annotations
 from .events import drivers_from_annotations, events_from_activations
-from .model import (compensator, intensity, kernel_cdf, kernel_pdf,
-                    log_likelihood, negative_log_likelihood)
+from .model import (
+                    compensator,
+                    intensity,
+                    kernel_cdf,
+                    kernel_pdf,
+                    log_likelihood,
+                    negative_log_likelihood,
+)
 from .simulate import simulate_dripp, simulate_drivers
 
 __all__ = ["DriPP", "fit_dripp_from_annotations", "events_from_activations",

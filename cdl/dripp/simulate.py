@@ -1,7 +1,7 @@
 """Synthetic driven point processes, for tests, examples and benchmarks."""
 import numpy as np
 
-from .._validation import check_random_state, check_scalar, check_int, check_option
+from .._validation import check_int, check_option, check_random_state, check_scalar
 from .model import _as_params, kernel_pdf
 
 

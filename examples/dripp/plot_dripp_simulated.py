@@ -18,7 +18,7 @@ get bootstrap confidence intervals of the latency and jitter.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cdl.dripp import DriPP, simulate_drivers, simulate_dripp
+from cdl.dripp import DriPP, simulate_dripp, simulate_drivers
 
 t_max = 1800.0  # 30 minutes, in seconds
 lower, upper = 0.03, 0.8
