@@ -20,6 +20,7 @@ from cdl.dripp import (
     simulate_dripp,
     simulate_drivers,
 )
+from cdl.dripp._pairs import build_problem
 
 LOWER, UPPER = 0.03, 0.8
 TRUTH = dict(baseline=0.1, alpha=0.8, m=0.4, sigma=0.2)
@@ -195,7 +196,7 @@ def test_joint_fit_equals_separate_fits():
 
 def test_compiled_sums_match_numpy_reference():
     atoms, drivers = _simulate(500.0, seed=9, n_drivers=2, isi=2.0)
-    pb = em.build_problem([atoms, atoms[::2]], drivers, 500.0, LOWER, UPPER)
+    pb = build_problem([atoms, atoms[::2]], drivers, 500.0, LOWER, UPPER)
     rng = np.random.RandomState(0)
     n_groups = 4
     args = (pb.pair_rel, pb.pair_group, pb.pair_delay, pb.rel_atom,

@@ -5,7 +5,8 @@ from .._logging import logger, use_log_level
 from .._logging import verbose as _verbose
 from .._params import ParamsMixin
 from .._validation import check_int, check_scalar
-from .em import build_problem, run_em
+from ._pairs import build_problem
+from .em import run_em
 from .events import drivers_from_annotations, events_from_activations
 from .model import check_support, check_times, intensity, kernel_pdf, log_likelihood
 

@@ -47,7 +47,8 @@ import numpy as np
 from scipy.special import chdtrc
 
 from .._validation import check_int, check_option, check_random_state
-from .em import _Problem, build_problem, run_em
+from ._pairs import _Problem, build_problem
+from .em import run_em
 from .simulate import simulate_dripp
 
 NULLS = ("chi2", "chibar", "bootstrap")
