@@ -35,6 +35,11 @@ class Solve:
         self.scales = {n: worker.scales[n] if worker.scales[n] > 0 else 1.
                        for n in trials}
         self.tols = {n: tol * self.scales[n] for n in trials}
+        # The sweep kernel compares changes with tol as float32 values, and
+        # returns the largest change as a float32: the remaining excess must
+        # be measured the same way, or a change equal to float32(tol) (above
+        # tol in float64) would keep the worker busy without any update.
+        self.tols32 = {n: float(np.float32(t)) for n, t in self.tols.items()}
         self.max_iter = max_iter
         self.random = strategy == "random"
         self.lock_mode = LOCK_MODES[soft_lock]
@@ -161,7 +166,7 @@ class Solve:
             n_locked_total += n_locked
             passes = max(passes, n_passes)
             self.changes[n] = change
-            excess = max(excess, change - self.tols[n])
+            excess = max(excess, change - self.tols32[n])
             if n_out:
                 out = self.out[:n_out]
                 rows.append(np.column_stack([np.full(n_out, float(n)), out]))
