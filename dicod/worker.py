@@ -216,24 +216,35 @@ class Worker:
         size = max(BLOCK_SIZE // (height * n_atoms), 8 * self.atoms.shape[1])
         return [(c, min(c + size, stop)) for c in range(start, stop, size)]
 
+    def residual(self, n, rows, cols):
+        """Signal minus model of trial n on the window's samples ``rows`` x
+        ``cols`` (ranges inside the signal box ``x_box``)."""
+        xb = self.x_box
+        R = self.X[n][:, rows[0] - xb[0]:rows[1] - xb[0],
+                      cols[0] - xb[2]:cols[1] - xb[2]].copy()
+        subtract_model(R, self.z[n], self.atoms.D4,
+                       np.array([rows[0], cols[0]], dtype=np.int64))
+        return R
+
     def compute_g(self, n):
         """g = (beta - reg) / ||D_k||^2 on the extended box, from the signal and
         the window's activations (beta: correlation with the residual, each
-        coordinate's own contribution excluded)."""
+        coordinate's own contribution excluded), by blocks of columns."""
         xb, ext = self.x_box, self.ext
         g = self.g[n]
         g[:ext[0]] = g[ext[1]:] = g[:, :ext[2]] = g[:, ext[3]:] = 0.
-        if self.z[n].any():
-            z = self.z_atom_major(n)
-            beta = self.atoms.correlate(
-                self.X[n] - self.atoms.reconstruct(z)[box_slice(xb)])
-            beta += z[box_slice(ext)] * self.atoms.norms[:, None, None]
-            self._set_g(g, beta, ext[2])
-        else:
-            a_w = self.atoms.shape[1]
-            for c0, c1 in self.column_blocks(ext[2], ext[3]):
-                X = self.X[n][..., c0 - xb[2]:c1 - xb[2] + a_w - 1]
-                self._set_g(g, self.atoms.correlate(X), c0)
+        warm = self.z[n].any()
+        a_w = self.atoms.shape[1]
+        for c0, c1 in self.column_blocks(ext[2], ext[3]):
+            cols = (c0, c1 + a_w - 1)
+            if warm:
+                beta = self.atoms.correlate(self.residual(n, xb[:2], cols))
+                beta += (self.z[n][ext[0]:ext[1], c0:c1].transpose(2, 0, 1)
+                         * self.atoms.norms[:, None, None])
+            else:
+                beta = self.atoms.correlate(
+                    self.X[n][..., cols[0] - xb[2]:cols[1] - xb[2]])
+            self._set_g(g, beta, c0)
         self.g_ok[n] = True
 
     def _set_g(self, g, beta, start):
@@ -285,14 +296,11 @@ class Worker:
 
     def cmd_get_cost(self, trials=None):
         """Data fit on the worker's signal box plus the l1 of its own box."""
-        sb, xb = self.signal_box, self.x_box
+        sb = self.signal_box
         cost = 0.
         for n in self._trials(trials):
             for c0, c1 in self.column_blocks(sb[2], sb[3]):
-                residual = self.X[n][:, sb[0] - xb[0]:sb[1] - xb[0],
-                                     c0 - xb[2]:c1 - xb[2]].copy()
-                subtract_model(residual, self.z[n], self.atoms.D4,
-                               np.array([sb[0], c0], dtype=np.int64))
+                residual = self.residual(n, sb[:2], (c0, c1))
                 cost += 0.5 * float(np.square(residual, out=residual).sum())
         return cost + self.cmd_get_l1(trials)
 
@@ -309,8 +317,7 @@ class Worker:
         xb = self.x_box
         start, stop = self.own[2] - xb[2], self.own[3] - xb[2]
         for n in range(self.X.shape[0]):
-            X_hat = self.atoms.reconstruct(self.z_atom_major(n))[box_slice(xb)]
-            residual = (self.X[n] - X_hat)[:, 0]
+            residual = self.residual(n, xb[:2], xb[2:])[:, 0]
             energy = np.concatenate([[0.], np.cumsum((residual ** 2).sum(axis=0))])
             stop_n = min(stop, residual.shape[1] - n_times_atom + 1)
             if stop_n <= start:
