@@ -39,7 +39,12 @@ def test_dicod_z_step_learns_the_same_atoms(cls, signal):
     local = cls(**kwargs).fit(signal)
     dist = cls(solver_z="dicod", n_workers=2, backend="local", **kwargs).fit(signal)
     _same_atoms(local, dist)
-    np.testing.assert_allclose(dist.pobj_[-1], local.pobj_[-1], rtol=1e-5)
+    # Thread timing changes the DICOD z-steps within tol, and a greedy fit
+    # picks each new atom's window from the residual, which amplifies it:
+    # its final objective differed from the local one by up to 1.2e-5 in 20
+    # runs (Batch and Online: below 1e-8 in 8 runs each).
+    rtol = 3e-5 if cls is GreedyCDL else 1e-5
+    np.testing.assert_allclose(dist.pobj_[-1], local.pobj_[-1], rtol=rtol)
     assert dist.z_hat_.shape == local.z_hat_.shape
     # z_hat_ is the distributed solution for the final dictionary
     obj = compute_objective(signal, dist.z_hat_, dist.uv_hat_, dist.reg_)
