@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from callbacks import interrupt_at
 
 from cdl import BatchCDL, GreedyCDL, OnlineCDL
 from cdl import checkpoint as ckpt
@@ -30,16 +31,6 @@ def _assert_same_fit(a, b):
     assert a.n_iter_ == b.n_iter_
 
 
-def _interrupt_at(n):
-    calls = []
-
-    def callback(X, D, z, pobj):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-    return callback
-
-
 @pytest.mark.parametrize("cls, params", [
     (BatchCDL, {}), (OnlineCDL, dict(batch_size=2)), (GreedyCDL, {}),
     (BatchCDL, dict(rank1=False, lmbd_max="per_atom")),
@@ -48,7 +39,7 @@ def test_resume_after_ctrl_c_gives_uninterrupted_result(X, tmp_path, cls, params
     fname = tmp_path / "ckpt.npz"
     reference = cls(**PARAMS, **params).fit(X)
     with pytest.warns(RuntimeWarning, match="interrupted after 7 .*checkpointed"):
-        part = cls(**PARAMS, **params, callback=_interrupt_at(7),
+        part = cls(**PARAMS, **params, callback=interrupt_at(7),
                    checkpoint=fname, checkpoint_every=5).fit(X)
     assert part.interrupted_ and part.n_iter_ == 7
     resumed = cls(**PARAMS, **params, checkpoint=fname).fit(X, resume=fname)

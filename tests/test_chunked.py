@@ -1,6 +1,7 @@
 """Chunked encoding of long recordings equals one-shot encoding."""
 import numpy as np
 import pytest
+from callbacks import interrupt_at
 from scipy import sparse
 
 from cdl import (
@@ -195,14 +196,8 @@ def test_chunk_len_fit_on_memmap_and_lazy_raw_with_resume(tmp_path):
     assert from_raw.info_ is not None and from_raw.info_["sfreq"] == 100.
     np.testing.assert_array_equal(from_raw.D_hat_, from_map.D_hat_)
     # Interrupted and resumed: the same model, bit for bit.
-    calls = []
-
-    def stop_at_5(*args):
-        calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
     with pytest.warns(RuntimeWarning, match="checkpointed"):
-        BatchCDL(callback=stop_at_5, checkpoint=tmp_path / "c.npz",
+        BatchCDL(callback=interrupt_at(5), checkpoint=tmp_path / "c.npz",
                  **kwargs).fit(X_map)
     resumed = BatchCDL(**kwargs).fit(X_map, resume=tmp_path / "c.npz")
     np.testing.assert_array_equal(resumed.D_hat_, from_map.D_hat_)

@@ -6,6 +6,7 @@ and, for the command line, in test_cli_distributed.py.
 """
 import numpy as np
 import pytest
+from callbacks import interrupt_at
 
 import cdl
 import dicod
@@ -84,15 +85,8 @@ def test_dicod_ctrl_c_then_resume(signal, tmp_path):
                   solver_z_kwargs=TIGHT)
     full = BatchCDL(**kwargs).fit(signal)
     fname = tmp_path / "ckpt.npz"
-    calls = []
-
-    def ctrl_c_at_3(X, D, z, pobj):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-
     with pytest.warns(RuntimeWarning, match="interrupted after 3"):
-        part = BatchCDL(checkpoint=fname, callback=ctrl_c_at_3,
+        part = BatchCDL(checkpoint=fname, callback=interrupt_at(3),
                         **kwargs).fit(signal)
     assert part.interrupted_ and part.n_iter_ == 3
     resumed = BatchCDL(checkpoint=fname, **kwargs).fit(signal, resume=True)

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from callbacks import interrupt_at
 
 from cdl import BatchCDL, OnlineCDL, compute_objective
 from cdl.simulate import simulate_data
@@ -110,16 +111,9 @@ def _run_and_interrupt(tmp_path, body, n_ready=1, timeout=120):
 def test_ctrl_c_between_z_steps_stops_process_workers(simulated):
     """A Ctrl-C outside ``Parallel`` (here in the callback) ends loky's workers too."""
     from joblib.externals.loky import reusable_executor
-    calls = []
-
-    def ctrl_c_at_2(X, D, z, pobj):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
     with pytest.warns(RuntimeWarning, match="interrupted after 2"):
         model = BatchCDL(n_atoms=3, n_times_atom=32, n_iter=10, n_jobs=2,
-                         callback=ctrl_c_at_2, random_state=0).fit(simulated)
+                         callback=interrupt_at(2), random_state=0).fit(simulated)
     assert model.interrupted_
     executor = reusable_executor._executor
     assert executor is not None and executor._flags.shutdown
