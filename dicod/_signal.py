@@ -13,7 +13,6 @@ from cdl.objective import (
     compute_DtD,
     correlate,
     get_n_times_atom,
-    reconstruct,
     to_full_rank,
 )
 
@@ -55,13 +54,6 @@ class Atoms:
         if self.ndim == 1:
             return correlate(np.ascontiguousarray(X[:, 0]), self.D)[:, None, :]
         return conv2d.correlate_2d(np.ascontiguousarray(X), self.D)
-
-    def reconstruct(self, z):
-        """Signal model of z (n_atoms, H, W): (n_channels, H + h - 1, W + w - 1)."""
-        if self.ndim == 1:
-            return reconstruct(np.ascontiguousarray(z[:, 0])[None], self.D,
-                               self.n_channels)[0][:, None, :]
-        return conv2d.reconstruct_2d(np.ascontiguousarray(z), self.D)
 
 
 def box_slice(box):
