@@ -19,7 +19,7 @@ from _common import eegbci_signal, print_table, simulated_signal, windows_dictio
 from _peers import peer_available, run_peer  # noqa: E402
 
 from cdl import BatchCDL  # noqa: E402
-from cdl.objective import compute_objective  # noqa: E402
+from cdl.model.objective import compute_objective
 
 N_ITER, REG, TOL = 30, 0.2, 1e-3
 

@@ -46,7 +46,7 @@ import dicod  # noqa: E402
 from cdl import BatchCDL  # noqa: E402
 from cdl._kernels.conv2d import correlate_2d, reconstruct_2d  # noqa: E402
 from cdl.coding import sparse_encode  # noqa: E402
-from cdl.objective import compute_objective, lambda_max  # noqa: E402
+from cdl.model.objective import compute_objective, lambda_max
 from cdl.simulate import simulate_data  # noqa: E402
 
 TOL = 1e-3

@@ -11,7 +11,7 @@ below 2x the size of X in float32 plus the dictionary.
 
 Methods:
 
-- ``chunked-memmap``: :func:`cdl.chunked.sparse_encode_chunked` on
+- ``chunked-memmap``: :func:`cdl.coding.chunked.sparse_encode_chunked` on
   ``np.load(..., mmap_mode='r')`` (pages of the file it has read count in the
   resident memory: they are mapped, not copied).
 - ``one-shot-float32``: :func:`cdl.sparse_encode` on X loaded in memory.
@@ -84,7 +84,7 @@ def child(method, x_path, uv_path):
     import tracemalloc
 
     from cdl import BatchCDL, lambda_max, sparse_encode
-    from cdl.chunked import sparse_encode_chunked
+    from cdl.coding.chunked import sparse_encode_chunked
 
     uv = np.load(uv_path)
     X_map = np.load(x_path, mmap_mode="r")

@@ -23,7 +23,7 @@ from _common import (  # noqa: E402
 from _peers import peer_available, run_peer  # noqa: E402
 
 from cdl.coding import sparse_encode  # noqa: E402
-from cdl.objective import compute_objective, lambda_max  # noqa: E402
+from cdl.model.objective import compute_objective, lambda_max
 
 TOL = 1e-3
 # gcd rescans the whole signal at each update and the first-order solvers need

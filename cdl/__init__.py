@@ -2,18 +2,27 @@
 
 Find recurring waveforms (atoms with a spatial pattern and a time course) in
 multichannel recordings and the times at which they occur.
+
+The public names below are imported on first use (see :mod:`cdl.utils.lazy`).
 """
-__version__ = "0.1.0.dev0"
+from ._version import __version__
+from .utils.lazy import lazy_exports
 
-from ._logging import set_log_level, use_log_level
-from .chunked import sparse_encode_chunked
-from .coding import sparse_encode
-from .estimators import BatchCDL, GreedyCDL, OnlineCDL, read_model
-from .group import fit_group
-from .objective import compute_objective, lambda_max, reconstruct
-from .simulate import simulate_data
-
-__all__ = ["BatchCDL", "GreedyCDL", "OnlineCDL", "compute_objective", "fit_group",
-           "lambda_max", "read_model", "reconstruct", "set_log_level",
-           "simulate_data",
-           "sparse_encode", "sparse_encode_chunked", "use_log_level"]
+_EXPORTS = {
+    "BatchCDL": "cdl.estimators",
+    "DiCoDiLe": "cdl.estimators",
+    "GreedyCDL": "cdl.estimators",
+    "OnlineCDL": "cdl.estimators",
+    "compute_objective": "cdl.model.objective",
+    "fit_group": "cdl.pipeline.group",
+    "lambda_max": "cdl.model.objective",
+    "read_model": "cdl.estimators",
+    "reconstruct": "cdl.model.objective",
+    "set_log_level": "cdl.utils.log",
+    "simulate_data": "cdl.simulate",
+    "sparse_encode": "cdl.coding",
+    "sparse_encode_chunked": "cdl.coding",
+    "use_log_level": "cdl.utils.log",
+}
+__all__ = ["__version__", *sorted(_EXPORTS)]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

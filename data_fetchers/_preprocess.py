@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cdl._logging import logger, verbose, warn
-from cdl._validation import check_option
+from cdl.utils.log import logger, verbose, warn
+from cdl.utils.validation import check_option
 
 _SCALINGS = (None, "per_channel", "global")
 # Annotations MNE writes at the junction of concatenated recordings.
@@ -129,7 +129,7 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
     n_jobs : int | None
         Jobs for MNE's filtering and resampling.
     verbose : bool | str | int | None
-        Log level for this call (see ``cdl._logging.set_log_level``).
+        Log level for this call (see ``cdl.utils.log.set_log_level``).
 
     Returns
     -------

@@ -1,5 +1,5 @@
 """Cam-CAN MEG data (Shafto et al. 2014), from a local BIDS copy."""
-from cdl._logging import verbose
+from cdl.utils.log import verbose
 
 from ._config import get_data_path, not_found_error
 from ._preprocess import check_options, run_preprocess

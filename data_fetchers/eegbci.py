@@ -7,7 +7,7 @@ Runs 3, 7, 11: real left/right fist; 4, 8, 12: imagined left/right fist;
 """
 import numbers
 
-from cdl._logging import logger, verbose
+from cdl.utils.log import logger, verbose
 
 from ._config import DATASETS, download_reason, get_data_path, not_found_error
 from ._preprocess import check_options, run_preprocess

@@ -1,7 +1,7 @@
 """The somato and sample datasets of MNE, fetched by :mod:`mne.datasets`."""
 from pathlib import Path
 
-from cdl._logging import logger, verbose
+from cdl.utils.log import logger, verbose
 
 from ._config import DATASETS, download_reason, get_data_path, not_found_error
 from ._preprocess import check_options, run_preprocess

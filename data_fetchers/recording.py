@@ -1,7 +1,7 @@
 """Load any recording MNE can read."""
 from pathlib import Path
 
-from cdl._logging import logger, verbose
+from cdl.utils.log import logger, verbose
 
 from ._preprocess import check_options, run_preprocess
 

@@ -5,25 +5,34 @@ learning distributed over MPI workers.
   ``cdl.sparse_encode(solver='lgcd')``), for long 1-D signals and 2-D images;
 - :class:`DistributedEncoder`: the encoder of :func:`cdl.learn.learn_dictionary`
   whose workers keep their part of the signal and activations;
-- :class:`DiCoDiLe` / :func:`dicodile`: dictionary learning with it;
+- :func:`dicodile`: dictionary learning with it (the estimator is
+  :class:`cdl.DiCoDiLe`);
 - :class:`WorkerPool`: workers kept running between calls (spawning one
   takes about half a second);
 - :func:`run_mpi`: run a program under ``mpirun -n N`` (rank 0 is the root;
   :func:`world_size` tells whether the program runs under ``mpirun``).
 
-Worker processes do not import this module (see :mod:`dicod._worker_main`).
+The public names are imported on first use (see :mod:`cdl.utils.lazy`), so
+that a worker process imports only what it needs.
 """
-from ._comm import WorkerError
-from ._images import init_image_atoms
-from ._launch import run_mpi, start_workers, worker_main
-from ._mpi import world_size
-from .dicod import dicod
-from .dicodile import DiCoDiLe, dicodile
-from .encoder import DistributedEncoder
-from .pool import WorkerPool
-from .segmentation import Segmentation
+from cdl.utils.lazy import lazy_exports
 
-__all__ = ["DiCoDiLe", "DistributedEncoder", "Segmentation", "WorkerError",
-           "WorkerPool",
-           "dicod", "dicodile", "init_image_atoms", "run_mpi", "start_workers",
-           "worker_main", "world_size"]
+# Imported now: the function must win over the submodule of the same name,
+# which a later import of dicod.dicod would otherwise bind here.
+from .dicod import dicod  # noqa: F401 (public, in __all__)
+
+_EXPORTS = {
+    "BACKENDS": "dicod._launch",
+    "DistributedEncoder": "dicod.encoder",
+    "Segmentation": "dicod.segmentation",
+    "WorkerError": "dicod._comm",
+    "WorkerPool": "dicod.pool",
+    "dicodile": "dicod.dicodile",
+    "init_image_atoms": "dicod._images",
+    "run_mpi": "dicod._launch",
+    "start_workers": "dicod._launch",
+    "worker_main": "dicod._launch",
+    "world_size": "dicod._mpi",
+}
+__all__ = sorted([*_EXPORTS, "dicod"])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,7 +1,7 @@
 """Dictionary learning on images with the one learning loop of ``cdl``.
 
 :func:`cdl.learn.learn_dictionary` computes the data fit from the sufficient
-statistics with the 1-D formulas of :mod:`cdl.objective`. Images fit those
+statistics with the 1-D formulas of :mod:`cdl.model.objective`. Images fit those
 formulas exactly once every (atom, pixel) pair is seen as an atom of one
 sample: with ``P = h * w`` pixels per atom, the *packed* dictionary has
 ``n_atoms * P`` rows, ``ztX`` is reshaped alike, and ``ztz`` becomes the Gram
@@ -13,7 +13,7 @@ gradient, each atom in the unit ball).
 """
 import numpy as np
 
-from cdl._validation import check_random_state
+from cdl.utils.validation import check_random_state
 
 
 def pack(D):

@@ -15,8 +15,8 @@ Backends:
 import sys
 import traceback
 
-from cdl._logging import logger
-from cdl._validation import check_option
+from cdl.utils.log import logger
+from cdl.utils.validation import check_option
 
 from ._local_comm import start_local_workers
 from ._root import Cluster

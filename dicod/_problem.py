@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from cdl._validation import (
+from cdl.utils.validation import (
     check_dictionary,
     check_finite,
     check_int,

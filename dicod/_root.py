@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from cdl._logging import logger
+from cdl.utils.log import logger
 
 from ._comm import (
     TAG_CMD,

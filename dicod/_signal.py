@@ -4,17 +4,13 @@ Worker arrays always have two spatial axes: a 1-D signal piece of shape
 (n_channels, n_times) is held as (n_channels, 1, n_times) and activations as
 (n_atoms, 1, n_times_valid). :class:`Atoms` hides whether the dictionary is a
 rank-1 ``uv``, full-rank 1-D ``D`` or 2-D ``D`` (n_atoms, n_channels, h, w),
-and uses the fast rank-1 path of :mod:`cdl.objective` when it can.
+and uses the fast rank-1 path of :mod:`cdl.model.objective` when it can.
 """
 import numpy as np
 
 from cdl._kernels import conv2d
-from cdl.objective import (
-    compute_DtD,
-    correlate,
-    get_n_times_atom,
-    to_full_rank,
-)
+from cdl.model.objective import compute_DtD, correlate
+from cdl.model.shapes import get_n_times_atom, to_full_rank
 
 
 class Atoms:

@@ -5,12 +5,12 @@ MPI is initialised first, so that the root's ``Spawn`` returns at once; the
 worker then says hello (pid, host) and serves commands until shutdown. It
 exits when the root dies (checked every half second) without waiting on MPI.
 
-To start fast, the ``cdl`` and ``dicod`` packages are registered without
-running their ``__init__`` (which import the estimators, scipy and mne): a
-worker only needs the compiled kernels and a few modules. Numba's first
-compilation (or cache load) imports ``scipy.linalg.cython_blas`` to check for
-BLAS; ``scipy.linalg`` is bare during that check too (its ``__init__`` takes
-a fifth of a second and the kernels do not use it).
+To start fast, a worker imports only the compiled kernels and a few modules
+(the ``__init__`` of ``cdl`` and ``dicod`` import their public names on first
+use). Numba's first compilation (or cache load) imports
+``scipy.linalg.cython_blas`` to check for BLAS; ``scipy.linalg`` is registered
+bare during that check (its ``__init__`` takes a fifth of a second and the
+kernels do not use it).
 
 Each worker runs its BLAS (the products of atoms and channels) on one
 thread, unless a thread count is set in the environment: the workers already
@@ -58,13 +58,11 @@ def _load_numba_blas_check():
 def main(argv):
     root_pid, root_host = int(argv[0]), argv[1]
     _single_thread_blas()
-    _bare_package("dicod")
     from dicod._comm import ROOT, TAG_ERROR
     from dicod._mpi import SpawnWorkerComm
     comm = SpawnWorkerComm(root_pid, root_host)
     comm.hello()
     try:
-        _bare_package("cdl")
         _load_numba_blas_check()
         from dicod.worker import Worker
         reason = Worker(comm).serve()

@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from cdl._logging import logger, verbose, warn
-from cdl._validation import check_int, check_option, check_reg, check_scalar
+from cdl.utils.log import logger, verbose, warn
+from cdl.utils.validation import check_int, check_option, check_reg, check_scalar
 
 from ._problem import Problem, gather_z, setup_workers, zeros_in_background
 from .pool import default_n_workers, workers_for_call

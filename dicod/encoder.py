@@ -1,7 +1,7 @@
 """DistributedEncoder: the encoder of :func:`cdl.learn.learn_dictionary` over DICOD.
 
-It has the methods and attributes of :class:`cdl.encoder.LocalEncoder`, so the
-one learning loop of ``cdl`` runs unchanged with it (DiCoDiLe). The workers
+It implements :class:`cdl.learn.Encoder`, so the one learning loop of ``cdl``
+runs unchanged with it (DiCoDiLe). The workers
 keep their piece of the signal and of the activations for the whole learning;
 at each iteration they solve the z-step together and send the root the
 sufficient statistics ``ztz`` and ``ztX`` of their piece, never ``z``.
@@ -12,7 +12,8 @@ from contextlib import ExitStack
 
 import numpy as np
 
-from cdl._validation import check_int
+from cdl.learn import Encoder
+from cdl.utils.validation import check_int
 
 from ._comm import WorkerError
 from ._problem import Problem, gather_z, setup_workers
@@ -21,7 +22,7 @@ from .dicod import solve_kwargs, summarize
 from .pool import default_n_workers, workers_for_call
 
 
-class DistributedEncoder:
+class DistributedEncoder(Encoder):
     """z-step of dictionary learning distributed over DICOD workers.
 
     Parameters

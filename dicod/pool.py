@@ -8,8 +8,8 @@ import threading
 import weakref
 from contextlib import contextmanager
 
-from cdl._logging import logger
-from cdl._validation import check_int, check_option, check_scalar
+from cdl.utils.log import logger
+from cdl.utils.validation import check_int, check_option, check_scalar
 
 from ._launch import BACKENDS, start_workers
 

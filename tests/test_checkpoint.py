@@ -12,7 +12,7 @@ import pytest
 from callbacks import interrupt_at
 
 from cdl import BatchCDL, GreedyCDL, OnlineCDL
-from cdl import checkpoint as ckpt
+from cdl.learn import checkpoint as ckpt
 from cdl.simulate import simulate_data
 
 PARAMS = dict(n_atoms=3, n_times_atom=16, n_iter=12, eps=0., random_state=0)

@@ -12,9 +12,9 @@ from cdl import (
     lambda_max,
     sparse_encode,
 )
-from cdl._sources import as_source, lambda_max_source, objective_source, stats_source
-from cdl.chunked import SparseActivations, sparse_encode_chunked
-from cdl.objective import compute_ztX, compute_ztz
+from cdl.coding.chunked import SparseActivations, sparse_encode_chunked
+from cdl.io.sources import as_source, lambda_max_source, objective_source, stats_source
+from cdl.model.objective import compute_ztX, compute_ztz
 from cdl.simulate import simulate_data
 
 
@@ -125,7 +125,7 @@ def test_streaming_statistics_match_in_memory(long_problem):
     z = sparse_encode(X, uv, reg, tol=1e-4)
     source = as_source(X)
     z_list = [SparseActivations.from_array(z_n) for z_n in z]
-    from cdl import _sources
+    from cdl.io import sources as _sources
     old = _sources.READ_BLOCK
     _sources.READ_BLOCK = 700  # many blocks
     try:

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import reference
 
-from cdl import objective
 from cdl.coding import primal_and_gap, sparse_encode
+from cdl.model import objective
 
 SOLVERS = ["lgcd", "gcd", "fista", "l-bfgs"]
 

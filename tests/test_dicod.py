@@ -12,7 +12,7 @@ import dicod
 import dicod.worker as dicod_worker
 from cdl import sparse_encode
 from cdl._kernels.conv2d import correlate_2d, reconstruct_2d
-from cdl.objective import compute_objective, correlate, lambda_max, reconstruct
+from cdl.model.objective import compute_objective, correlate, lambda_max, reconstruct
 from dicod import Segmentation, WorkerError
 
 TIGHT = 1e-9
@@ -223,7 +223,7 @@ def test_worker_error_is_raised(problem_1d, monkeypatch):
 
 def test_distributed_encoder_matches_local_encoder(problem_1d):
     """Every method of the encoder protocol gives LocalEncoder's values."""
-    from cdl.encoder import LocalEncoder
+    from cdl.learn.local_encoder import LocalEncoder
     from dicod.encoder import DistributedEncoder
     X, uv, reg, _ = problem_1d
     X2 = np.concatenate([X, 2 * X[:, :, ::-1]])
@@ -259,7 +259,7 @@ def test_distributed_encoder_matches_local_encoder(problem_1d):
 def test_image_packing_is_exact():
     """The data fit of the packed statistics is the one of the images."""
     from cdl._kernels.conv2d import accumulate_ztX_box, accumulate_ztz_box
-    from cdl.objective import data_fit_from_stats
+    from cdl.model.objective import data_fit_from_stats
     from dicod._images import pack, pack_stats, unpack
     rng = np.random.RandomState(0)
     D = rng.randn(3, 2, 4, 5)

@@ -26,7 +26,7 @@ from test_dicod import (
 import dicod
 from cdl import BatchCDL, sparse_encode
 from cdl._kernels.conv2d import correlate_2d, reconstruct_2d
-from cdl.objective import compute_objective, lambda_max
+from cdl.model.objective import compute_objective, lambda_max
 from cdl.simulate import simulate_data
 from dicod import _mpi
 from dicod._mpi import find_mpiexec
@@ -221,7 +221,7 @@ def test_mpirun_mode(tmp_path):
         import numpy as np
         import dicod
         from test_dicod import signal_with_border_events
-        from cdl.objective import lambda_max
+        from cdl.model.objective import lambda_max
 
         def main():
             X, uv = signal_with_border_events([2])
@@ -320,7 +320,7 @@ def test_killed_root_leaves_no_worker(tmp_path):
 
 @pytest.mark.slow
 def test_dicodile_same_atoms_as_batchcdl():
-    from dicod.dicodile import DiCoDiLe
+    from cdl import DiCoDiLe
     X, u, v, _ = simulate_data(n_trials=1, n_channels=5, n_times=6000, n_atoms=3,
                                n_times_atom=32, density=0.005, noise_level=0.1,
                                random_state=0)

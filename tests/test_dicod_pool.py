@@ -28,7 +28,7 @@ from test_dicod_mpi import (  # noqa: F401 (fixtures)
 import dicod
 from cdl import sparse_encode
 from cdl._kernels.conv2d import correlate_2d, reconstruct_2d
-from cdl.objective import compute_objective, lambda_max
+from cdl.model.objective import compute_objective, lambda_max
 from dicod import WorkerError, WorkerPool
 from dicod._root import Cluster
 
@@ -132,7 +132,7 @@ def test_failed_and_interrupted_calls_end_the_workers_and_the_next_starts_anew(
 
 
 def test_distributed_encoders_share_a_pool(problem_1d):
-    from cdl.encoder import LocalEncoder
+    from cdl.learn.local_encoder import LocalEncoder
     from dicod.encoder import DistributedEncoder
     X, uv, reg, _ = problem_1d
     kwargs = dict(tol=TIGHT, max_iter=100000)

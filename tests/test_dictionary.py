@@ -2,16 +2,23 @@
 import numpy as np
 import pytest
 
-from cdl import dictionary, objective
 from cdl._kernels import dstep, stats
-from cdl.dictionary import init_dictionary, prox_D, prox_uv, update_D, update_uv
-from cdl.init_dict import _lagged_covariance
+from cdl.dictionary import (
+    full_rank,
+    init_dictionary,
+    prox_D,
+    prox_uv,
+    update_D,
+    update_uv,
+)
+from cdl.dictionary.init import _lagged_covariance
+from cdl.model import objective, shapes
 
 CONSTRAINTS = ["separate", "joint"]
 
 
 def _atom_norms(uv, n_channels, uv_constraint):
-    u, v = objective.split_uv(uv, n_channels)
+    u, v = shapes.split_uv(uv, n_channels)
     if uv_constraint == "joint":
         return [np.linalg.norm(uv, axis=1)]
     return [np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1)]
@@ -47,7 +54,7 @@ def _problem(n_atoms=3, n_channels=5, n_times_atom=12, n_times=300, seed=0,
 def _windowed(uv, n_channels, window):
     if window is None:
         return uv
-    u, v = objective.split_uv(uv, n_channels)
+    u, v = shapes.split_uv(uv, n_channels)
     return np.concatenate([u, v * window], axis=1)
 
 
@@ -159,7 +166,7 @@ def test_update_uv_recovers_true_atoms(uv_constraint):
                   uv_constraint)
     uv = update_uv(uv0, ztz, ztX, n_channels, uv_constraint=uv_constraint,
                    max_iter=1000, tol=1e-12)
-    for D_hat, D_true, D_0 in zip(*(objective.to_full_rank(a, n_channels)
+    for D_hat, D_true, D_0 in zip(*(shapes.to_full_rank(a, n_channels)
                                     for a in (uv, uv_true, uv0))):
         corr = np.sum(D_hat * D_true) / np.linalg.norm(D_hat) / np.linalg.norm(D_true)
         corr0 = np.sum(D_0 * D_true) / np.linalg.norm(D_0) / np.linalg.norm(D_true)
@@ -188,7 +195,7 @@ def test_update_uv_reaches_a_fixed_point(uv_constraint, use_window):
     step = 1. / np.abs(ztz).sum(axis=2).sum(axis=1).max()
 
     def mapping(uv):
-        # Gradient from cdl.objective (not the d-step kernels), chain rule on v.
+        # Gradient from cdl.model.objective (not the d-step kernels), chain rule on v.
         grad_u, grad_v = objective.gradient_uv(_windowed(uv, n_channels, window),
                                                ztz, ztX, n_channels)
         grad = np.concatenate([grad_u, grad_v * w], axis=1)
@@ -209,7 +216,7 @@ def test_update_uv_validates_and_keeps_dtype():
     with pytest.raises(ValueError, match="ztz"):
         update_uv(uv0[:2], ztz, ztX, 5)
     with pytest.raises(ValueError, match="update_D"):
-        update_uv(objective.to_full_rank(uv0, 5), ztz, ztX, 5)
+        update_uv(shapes.to_full_rank(uv0, 5), ztz, ztX, 5)
     with pytest.raises(ValueError, match="update_uv"):
         update_D(uv0, ztz, ztX)
     out = update_uv(uv0.astype(np.float32), ztz, ztX, 5, max_iter=3)
@@ -276,10 +283,10 @@ def test_full_rank_operator_dense_and_kernel_agree(monkeypatch):
     window = _tukey(12) + 0.1
     D = np.random.RandomState(0).randn(3, 5, 12)
     expected = window * stats.ztz_times_atoms(ztz, D * window)
-    np.testing.assert_allclose(dictionary._full_rank_operator(ztz, window)(D),
+    np.testing.assert_allclose(full_rank._full_rank_operator(ztz, window)(D),
                                expected, atol=1e-12)
-    monkeypatch.setattr(dictionary, "DENSE_OPERATOR_MAX", 0)
-    np.testing.assert_allclose(dictionary._full_rank_operator(ztz, window)(D),
+    monkeypatch.setattr(full_rank, "DENSE_OPERATOR_MAX", 0)
+    np.testing.assert_allclose(full_rank._full_rank_operator(ztz, window)(D),
                                expected, atol=1e-12)
     D_hat = update_D(prox_D(D), ztz, ztX, max_iter=2000, tol=1e-14, window=window)
     grad = window * objective.gradient_D(D_hat * window, ztz, ztX)
@@ -292,7 +299,7 @@ def test_update_D_recovers_true_atoms():
     uv_true = _true_atoms(n_atoms, n_channels, n_times_atom, rng)
     X, z, ztz, ztX, XtX = _problem(n_atoms, n_channels, n_times_atom, n_times=600,
                                    noise=0., uv_true=uv_true, density=0.03)
-    D_true = objective.to_full_rank(uv_true, n_channels)
+    D_true = shapes.to_full_rank(uv_true, n_channels)
     D = update_D(prox_D(D_true + 0.1 * rng.randn(*D_true.shape)), ztz, ztX,
                  max_iter=2000, tol=1e-12)
     corr = np.sum(D * D_true, axis=(1, 2)) / np.linalg.norm(D, axis=(1, 2))
@@ -371,7 +378,7 @@ def test_init_chunk_atoms_are_signal_windows(rank1):
             U, s, Vt = np.linalg.svd(W)
             approx.append(s[0] * np.outer(U[:, 0], Vt[0]))
         windows = np.array(approx)
-        D = objective.to_full_rank(D, 5)
+        D = shapes.to_full_rank(D, 5)
     assert all(_best_match(D_k, windows) > 1 - 1e-10 for D_k in D)
 
 
@@ -435,13 +442,13 @@ def test_init_from_array():
     out = init_dictionary(_signal(), 3, 10, D_init=uv)
     np.testing.assert_allclose(out, prox_uv(uv, 5))
     # D given for rank-1 atoms: rank-1 by SVD, then projected.
-    u, v = objective.split_uv(prox_uv(uv, 5), 5)
+    u, v = shapes.split_uv(prox_uv(uv, 5), 5)
     D = 3 * u[:, :, None] * v[:, None, :]
     out = init_dictionary(_signal(), 3, 10, D_init=D, rank1=True)
-    np.testing.assert_allclose(objective.to_full_rank(out, 5), D / 3, atol=1e-12)
+    np.testing.assert_allclose(shapes.to_full_rank(out, 5), D / 3, atol=1e-12)
     # uv given for full-rank atoms: expanded, then projected.
     out = init_dictionary(_signal(), 3, 10, D_init=uv, rank1=False)
-    np.testing.assert_allclose(out, prox_D(objective.to_full_rank(uv, 5)))
+    np.testing.assert_allclose(out, prox_D(shapes.to_full_rank(uv, 5)))
 
 
 def test_init_bad_D_init():

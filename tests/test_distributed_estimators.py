@@ -11,8 +11,9 @@ from callbacks import interrupt_at
 import cdl
 import dicod
 from cdl import BatchCDL, GreedyCDL, OnlineCDL, read_model, sparse_encode
-from cdl._fit import n_workers_of
-from cdl.objective import compute_objective
+from cdl.estimators.checks import SOLVERS_Z
+from cdl.estimators.encoders import n_workers_of
+from cdl.model.objective import compute_objective
 from cdl.simulate import simulate_data
 
 TIGHT = dict(tol=1e-7, max_iter=100000)
@@ -66,14 +67,14 @@ def test_dicod_transform_matches_sequential_solver(signal):
 def test_dicodile_is_batchcdl_with_dicod(signal, tmp_path):
     kwargs = dict(n_atoms=2, n_times_atom=32, n_iter=4, random_state=1,
                   solver_z_kwargs=TIGHT)
-    a = dicod.DiCoDiLe(n_workers=2, backend="local", **kwargs).fit(signal)
+    a = cdl.DiCoDiLe(n_workers=2, backend="local", **kwargs).fit(signal)
     b = BatchCDL(solver_z="dicod", n_workers=2, backend="local",
                  **kwargs).fit(signal)
     np.testing.assert_allclose(a.uv_hat_, b.uv_hat_, atol=1e-5)  # thread timing
     assert "solver_z" not in a.get_params() and a.solver_z == "dicod"
     a.save(tmp_path / "m.npz")
     back = read_model(tmp_path / "m.npz")
-    assert type(back) is dicod.DiCoDiLe
+    assert type(back) is cdl.DiCoDiLe
     assert back.get_params()["n_workers"] == 2
     np.testing.assert_array_equal(back.uv_hat_, a.uv_hat_)
 
@@ -127,4 +128,4 @@ def test_bad_distributed_parameters(signal, params, match):
 
 
 def test_cdl_namespace_lists_dicod_solver():
-    assert "dicod" in cdl._fit.SOLVERS_Z
+    assert "dicod" in SOLVERS_Z

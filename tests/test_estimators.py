@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cdl import BatchCDL, GreedyCDL, OnlineCDL
-from cdl.metrics import match_atoms
+from cdl.model.similarity import match_atoms
 from cdl.simulate import simulate_data
 
 

@@ -1,7 +1,7 @@
 """A Ctrl-C that Numba wraps in a SystemError is given back as KeyboardInterrupt."""
 import pytest
 
-from cdl._interrupt import interrupts_as_keyboard_interrupt, is_interrupt
+from cdl.utils.interrupt import interrupts_as_keyboard_interrupt, is_interrupt
 
 
 def _wrapped_interrupt():

@@ -17,11 +17,11 @@ from cdl.io import (
     model_to_annotations,
     model_to_events,
     raw_to_X,
-    read_model,
+    read_model_file,
     read_model_metadata,
-    save_model,
     set_model_metadata,
     write_activations,
+    write_model_file,
 )
 
 
@@ -148,9 +148,9 @@ def test_save_read_model_bit_exact(tmp_path):
                   solver_z_kwargs=dict(tol=1e-3, max_iter=(10, 20)),
                   window=True, D_init=None, name="run-1")
     raw = _raw()
-    fname = save_model(tmp_path / "model.npz", arrays, params, info=raw.info)
+    fname = write_model_file(tmp_path / "model.npz", arrays, params, info=raw.info)
     assert fname == tmp_path / "model.npz"
-    read_arrays, read_params, info = read_model(fname)
+    read_arrays, read_params, info = read_model_file(fname)
     assert set(read_arrays) == set(arrays)
     for name, array in arrays.items():
         array = np.asarray(array)
@@ -179,41 +179,41 @@ def test_save_read_model_bit_exact(tmp_path):
 
 def test_model_without_info_and_filename_checks(tmp_path):
     fname = tmp_path / "model.npz"
-    save_model(fname, dict(uv=np.ones((2, 5))), {})
-    arrays, params, info = read_model(str(fname))
+    write_model_file(fname, dict(uv=np.ones((2, 5))), {})
+    arrays, params, info = read_model_file(str(fname))
     assert info is None and params == {}
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        save_model(fname, dict(uv=np.zeros((2, 5))), {})
-    np.testing.assert_array_equal(read_model(fname)[0]["uv"], 1.)  # untouched
-    save_model(fname, dict(uv=np.zeros((2, 5))), {}, overwrite=True)
-    np.testing.assert_array_equal(read_model(fname)[0]["uv"], 0.)
+        write_model_file(fname, dict(uv=np.zeros((2, 5))), {})
+    np.testing.assert_array_equal(read_model_file(fname)[0]["uv"], 1.)  # untouched
+    write_model_file(fname, dict(uv=np.zeros((2, 5))), {}, overwrite=True)
+    np.testing.assert_array_equal(read_model_file(fname)[0]["uv"], 0.)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
     with pytest.raises(ValueError, match="'.npz'"):
-        save_model(tmp_path / "model.pkl", {}, {})
+        write_model_file(tmp_path / "model.pkl", {}, {})
     with pytest.raises(ValueError, match="'.npz'"):
-        read_model(tmp_path / "model")
+        read_model_file(tmp_path / "model")
     with pytest.raises(FileNotFoundError):
-        read_model(tmp_path / "other.npz")
+        read_model_file(tmp_path / "other.npz")
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        save_model(tmp_path / "no" / "model.npz", {}, {})
+        write_model_file(tmp_path / "no" / "model.npz", {}, {})
     with pytest.raises(TypeError, match=r"params\['callback'\]"):
-        save_model(tmp_path / "m.npz", {}, dict(callback=print))
+        write_model_file(tmp_path / "m.npz", {}, dict(callback=print))
     with pytest.raises(TypeError, match=r"arrays\['obj'\]"):
-        save_model(tmp_path / "m.npz", dict(obj=np.array([None, 1])), {})
+        write_model_file(tmp_path / "m.npz", dict(obj=np.array([None, 1])), {})
     with pytest.raises(ValueError, match="'__'"):
-        save_model(tmp_path / "m.npz", {"__cdl_model__": np.ones(2)}, {})
+        write_model_file(tmp_path / "m.npz", {"__cdl_model__": np.ones(2)}, {})
     with pytest.raises(TypeError, match="info must be"):
-        save_model(tmp_path / "m.npz", {}, {}, info=dict(sfreq=1.))
+        write_model_file(tmp_path / "m.npz", {}, {}, info=dict(sfreq=1.))
 
 
 def test_read_truncated_and_corrupted_models(tmp_path):
-    fname = save_model(tmp_path / "model.npz", dict(uv=np.arange(4096.)),
+    fname = write_model_file(tmp_path / "model.npz", dict(uv=np.arange(4096.)),
                        dict(n_atoms=1))
     content = fname.read_bytes()
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(content[:len(content) // 2])
     with pytest.raises(ValueError, match="corrupted or truncated"):
-        read_model(truncated)
+        read_model_file(truncated)
 
     flipped = bytearray(content)
     position = content.index(np.float64(2000.).tobytes())
@@ -221,12 +221,12 @@ def test_read_truncated_and_corrupted_models(tmp_path):
     corrupted = tmp_path / "corrupted.npz"
     corrupted.write_bytes(bytes(flipped))
     with pytest.raises(ValueError, match="corrupted"):
-        read_model(corrupted)
+        read_model_file(corrupted)
 
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"not a zip file at all")
     with pytest.raises(ValueError, match="corrupted or truncated"):
-        read_model(garbage)
+        read_model_file(garbage)
 
 
 def _rewrite(fname, out, **header_changes):
@@ -240,21 +240,21 @@ def _rewrite(fname, out, **header_changes):
 
 
 def test_read_model_rejects_newer_and_foreign_files(tmp_path):
-    fname = save_model(tmp_path / "model.npz", dict(uv=np.ones(3)), {})
+    fname = write_model_file(tmp_path / "model.npz", dict(uv=np.ones(3)), {})
     newer = _rewrite(fname, tmp_path / "newer.npz",
                      format_version=FORMAT_VERSION + 1)
     with pytest.raises(ValueError, match=f"format version {FORMAT_VERSION + 1}.*"
                                           f"Upgrade cdl-meeg"):
-        read_model(newer)
+        read_model_file(newer)
     with pytest.raises(ValueError, match="header cannot be parsed"):
-        read_model(_rewrite(fname, tmp_path / "foreign.npz", format="other"))
+        read_model_file(_rewrite(fname, tmp_path / "foreign.npz", format="other"))
     with pytest.raises(ValueError, match="Info cannot be rebuilt"):
-        read_model(_rewrite(fname, tmp_path / "bad_info.npz", info=dict(sfreq=1)))
+        read_model_file(_rewrite(fname, tmp_path / "bad_info.npz", info=dict(sfreq=1)))
 
     plain = tmp_path / "plain.npz"
     np.savez(plain, uv=np.ones(3))
     with pytest.raises(ValueError, match="not a cdl model file"):
-        read_model(plain)
+        read_model_file(plain)
 
     # an object array is never unpickled
     with np.load(fname, allow_pickle=False) as npz:
@@ -262,7 +262,7 @@ def test_read_model_rejects_newer_and_foreign_files(tmp_path):
     np.savez(tmp_path / "pickled.npz", evil=np.array([{"a": 1}], dtype=object),
              **data)
     with pytest.raises(ValueError, match="corrupted"):
-        read_model(tmp_path / "pickled.npz")
+        read_model_file(tmp_path / "pickled.npz")
     with zipfile.ZipFile(tmp_path / "pickled.npz") as archive:
         assert "evil.npy" in archive.namelist()
 
@@ -358,15 +358,15 @@ def test_write_activations(raw_and_model, tmp_path):
 
 def test_model_metadata(tmp_path, raw_and_model):
     raw, model = raw_and_model
-    fname = save_model(tmp_path / "m.npz", _arrays(), dict(n_atoms=3),
+    fname = write_model_file(tmp_path / "m.npz", _arrays(), dict(n_atoms=3),
                        metadata=dict(recording="r.edf", scale=np.float64(2.),
                                      load_options=dict(l_freq=1., picks="eeg")))
     assert read_model_metadata(fname) == dict(
         recording="r.edf", scale=2., load_options=dict(l_freq=1., picks="eeg"))
-    before = read_model(fname)[0]
+    before = read_model_file(fname)[0]
     set_model_metadata(fname, dict(recording="other.edf"))
     assert read_model_metadata(fname) == dict(recording="other.edf")
-    after, params, _ = read_model(fname)
+    after, params, _ = read_model_file(fname)
     assert params == dict(n_atoms=3)
     for name, array in before.items():  # arrays untouched, bit for bit
         assert after[name].tobytes() == array.tobytes()

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import reference
 
-from cdl import objective
 from cdl._kernels import conv, lgcd, stats
+from cdl.model import objective
 
 DTYPES = [np.float64, np.float32]
 SHAPES = [(1, 1, 30, 1, 1), (2, 3, 50, 2, 7), (3, 5, 64, 4, 16)]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import reference
 
-from cdl import objective
+from cdl.model import objective
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import mne
 import numpy as np
 import pytest
 
-from cdl.simulate import EEGTruth, _make_waveforms, simulate_data, simulate_eeg
+from cdl.simulate import EEGTruth, simulate_data, simulate_eeg
+from cdl.simulate.signals import _make_waveforms
 
 
 def _reconstruct(u, v, z):

@@ -5,7 +5,7 @@
 8 channels, 2000 samples, 3 rank-1 atoms of 32 samples, reg = 0.1 lambda_max.
 Runs update_z, batch_cdl and dicod through ``benchmarks/_peers.run_peer``
 and checks: objective finite, z >= 0, z-step objective below the one at
-z = 0, the runner's numpy objective equal to ours (``cdl.objective``, when
+z = 0, the runner's numpy objective equal to ours (``cdl.model.objective``, when
 importable), BatchCDL's final objective equal to its last pobj (rescaled) and
 its reg equal to reg * lambda_max(X, uv_init). Exits 1 on any failed check.
 """
@@ -72,7 +72,7 @@ def main(argv=None):
             failures.append(msg)
 
     try:
-        from cdl.objective import compute_objective as our_objective
+        from cdl.model.objective import compute_objective as our_objective
     except ImportError:  # cdl not importable
         our_objective = None
 
@@ -97,7 +97,7 @@ def main(argv=None):
         if our_objective is not None:
             ours = our_objective(X, z, uv, reg)
             check(np.isclose(ours, res["objective"], rtol=1e-10),
-                  f"numpy objective == cdl.objective ({ours:.10g})")
+                  f"numpy objective == cdl.model.objective ({ours:.10g})")
         z_alpha, obj_alpha = z, res["objective"]
 
     res = _run_peer("batch_cdl", {

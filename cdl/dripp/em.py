@@ -18,8 +18,9 @@ log-likelihood increases at every iteration.
 import numba
 import numpy as np
 
+from cdl.utils.log import logger, verbose
+
 from .._kernels import jit
-from .._logging import logger, verbose
 from .model import _LOG_SQRT_2PI, _log_mass, kernel_cdf
 
 _TINY = 1e-300

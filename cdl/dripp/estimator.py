@@ -1,14 +1,16 @@
 """The DriPP estimator (scikit-learn style) and a helper from CDL output."""
 import numpy as np
 
-from .._logging import logger, use_log_level
-from .._logging import verbose as _verbose
-from .._params import ParamsMixin
-from .._validation import check_int, check_scalar
+from cdl.utils.log import logger, use_log_level
+from cdl.utils.log import verbose as _verbose
+from cdl.utils.params import ParamsMixin
+from cdl.utils.validation import check_int, check_scalar
+
 from ._pairs import build_problem
 from .em import run_em
 from .events import drivers_from_annotations, events_from_activations
 from .model import check_support, check_times, intensity, kernel_pdf, log_likelihood
+from .stats import bootstrap_from_times, lrt_from_times
 
 
 class DriPP(ParamsMixin):
@@ -219,7 +221,6 @@ class DriPP(ParamsMixin):
             ``statistic_global``, ``pvalue_global`` (n_atoms,) against the
             baseline-only model; ``null``.
         """
-        from .stats import lrt_from_times
         self._check_fitted()
         with use_log_level(self.verbose):
             return lrt_from_times(self.atom_times_, self.driver_times_,
@@ -246,7 +247,6 @@ class DriPP(ParamsMixin):
             ``m``, ``sigma``, ``alpha`` of shape (n_atoms, n_drivers, 2),
             ``baseline`` of shape (n_atoms, 2), and ``replicates``.
         """
-        from .stats import bootstrap_from_times
         self._check_fitted()
         with use_log_level(self.verbose):
             return bootstrap_from_times(

@@ -1,22 +1,11 @@
 """From CDL activations ``z`` and MNE annotations to DriPP event times."""
 import numpy as np
 
-from .._logging import logger, verbose
-from .._validation import check_option, check_scalar
+from cdl.model.occurrences import local_maxima
+from cdl.utils.log import logger, verbose
+from cdl.utils.validation import check_option, check_scalar
 
 THRESHOLDS = ("percentile", "absolute", "relative")
-
-
-def _local_maxima(z):
-    """Mask of strictly positive local maxima along the last axis.
-
-    A plateau counts once, at its first sample.
-    """
-    left = np.concatenate([np.full(z.shape[:-1] + (1,), -np.inf), z[..., :-1]],
-                          axis=-1)
-    right = np.concatenate([z[..., 1:], np.full(z.shape[:-1] + (1,), -np.inf)],
-                           axis=-1)
-    return (z > 0) & (z > left) & (z >= right)
 
 
 @verbose
@@ -71,7 +60,7 @@ def events_from_activations(z, sfreq, threshold="percentile", value=0.0,
         raise ValueError(f"value must be in [0, 100] for threshold="
                          f"'percentile', got {value}.")
     n_trials, n_atoms, n_times = z.shape
-    peaks = _local_maxima(z)
+    peaks = local_maxima(z)
     out = []
     for k in range(n_atoms):
         trial, sample = np.nonzero(peaks[:, k])

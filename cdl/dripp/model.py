@@ -21,7 +21,7 @@ Parameters broadcast over atoms: ``baseline`` of shape (n_atoms,), ``alpha``,
 import numpy as np
 from scipy.special import log_ndtr
 
-from .._validation import check_scalar
+from cdl.utils.validation import check_scalar
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 

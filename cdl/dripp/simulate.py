@@ -1,7 +1,13 @@
 """Synthetic driven point processes, for tests, examples and benchmarks."""
 import numpy as np
 
-from .._validation import check_int, check_option, check_random_state, check_scalar
+from cdl.utils.validation import (
+    check_int,
+    check_option,
+    check_random_state,
+    check_scalar,
+)
+
 from .model import _as_params, kernel_pdf
 
 

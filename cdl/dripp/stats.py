@@ -46,7 +46,8 @@ from math import comb
 import numpy as np
 from scipy.special import chdtrc
 
-from .._validation import check_int, check_option, check_random_state
+from cdl.utils.validation import check_int, check_option, check_random_state
+
 from ._pairs import _Problem, build_problem
 from .em import run_em
 from .simulate import simulate_dripp

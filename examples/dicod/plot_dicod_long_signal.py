@@ -23,7 +23,7 @@ import numpy as np
 
 import dicod
 from cdl import BatchCDL, sparse_encode
-from cdl.objective import compute_objective, lambda_max
+from cdl.model.objective import compute_objective, lambda_max
 from cdl.simulate import simulate_data
 
 X, u, v, z_true = simulate_data(n_trials=1, n_channels=8, n_times=300_000,

@@ -1,0 +1,6 @@
+"""``python -m cdl.cli``: the ``cdl`` command."""
+import sys
+
+from .main import main
+
+sys.exit(main())

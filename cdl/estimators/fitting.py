@@ -1,0 +1,174 @@
+"""How an estimator's ``fit`` runs: checks, data, initialisation, encoder, loop.
+
+Kept apart from :mod:`cdl.estimators.base` (which holds the parameters and
+the fitted views) so that both stay short. ``fit_estimator`` validates the
+parameters, prepares ``X`` (in memory, or as a window-by-window source when
+``chunk_len`` is set), builds the initial dictionary or reads a checkpoint,
+then runs :func:`cdl.learn.learn_dictionary` with the right encoder.
+"""
+import numpy as np
+
+from cdl.coding.encode import _sparse_encode
+from cdl.dictionary import init_dictionary, make_update_d
+from cdl.io.from_mne import mne_to_X
+from cdl.io.sources import as_source
+from cdl.learn import apply_window, learn_dictionary
+from cdl.learn.checkpoint import (
+    check_checkpoint_path,
+    check_resumable,
+    fingerprint,
+    jsonable_params,
+    read_checkpoint,
+    write_checkpoint,
+)
+from cdl.model.objective import compute_ztz
+from cdl.model.shapes import to_full_rank
+from cdl.utils.log import logger
+from cdl.utils.validation import check_dtype, check_random_state, check_X
+
+from .checks import validate_params
+from .encoders import make_encoder
+
+# With chunk_len, the initial dictionary is drawn from at most this many
+# samples (the first ones of each trial): the rest is never loaded at once.
+INIT_SAMPLES = 2 ** 17
+
+
+def prepare(est, X, picks=None):
+    """``X`` as a checked array (or a source with ``chunk_len``) and its Info.
+
+    ``picks`` selects the channels of an MNE Raw or Epochs (as in MNE).
+    """
+    dtype = check_dtype(est.dtype)
+    if dtype is None and est.solver_z == "dicod":
+        dtype = np.float64
+    if getattr(est, "chunk_len", None) is not None:
+        source = as_source(X, dtype=dtype)
+        return source, getattr(source, "info", None)
+    info = None
+    if hasattr(X, "info") and hasattr(X, "get_data"):
+        X, info = mne_to_X(X, picks=picks)
+    elif picks is not None:
+        raise ValueError("picks selects channels of an mne Raw or Epochs; "
+                         "index the array instead.")
+    return check_X(X, dtype=dtype), info
+
+
+def _init_signal(X):
+    """In-memory signal the initial dictionary is drawn from."""
+    if isinstance(X, np.ndarray):
+        return X
+    n_trials, _, n_times = X.shape
+    n_keep = min(n_times, max(INIT_SAMPLES // n_trials, 1))
+    return np.stack([X.read(n, 0, n_keep) for n in range(n_trials)])
+
+
+def fit_estimator(est, X, resume=None, picks=None):
+    """Fit ``est`` on ``X`` (the body of ``fit``); returns ``est``."""
+    X, info = prepare(est, X, picks=picks)
+    validate_params(est, X)
+    fname = resume_path(est, resume)
+    meta = run_meta(est, X) if (fname or est.checkpoint) else None
+    rng = check_random_state(est.random_state)
+    window = est._window()
+    n_channels = X.shape[1]
+    n_atoms_start = est._n_atoms_at_start()
+    state = None
+    if fname is not None:
+        state, saved_meta = read_checkpoint(fname)
+        check_resumable(saved_meta, meta, fname)
+        if est.random_state is None:  # never set the global generator
+            rng = np.random.RandomState()
+        D_init = state["D"]
+        logger.info("Resuming from %s after %d iteration(s)", fname,
+                    state["n_iter"])
+    else:
+        D_init = init_dictionary(
+            _init_signal(X), est.n_atoms, est.n_times_atom, D_init=est.D_init,
+            rank1=est.rank1, uv_constraint=est._uv_constraint(), window=window,
+            random_state=rng)[:n_atoms_start]
+    encoder = make_encoder(est, X, n_atoms_start)
+    logger.info("Fitting %s with %d atoms of %d samples on X of shape %s",
+                type(est).__name__, est.n_atoms, est.n_times_atom, X.shape)
+    with encoder:
+        result = learn_dictionary(
+            encoder, D_init, est.reg,
+            make_update_d(n_channels, est.rank1, est._uv_constraint(),
+                          est.solver_d_kwargs, window),
+            n_iter=est.n_iter, lmbd_max=est.lmbd_max, eps=est.eps,
+            window=window, callback=est.callback, random_state=rng,
+            checkpoint=checkpoint_writer(est, meta),
+            checkpoint_every=est.checkpoint_every, state=state,
+            **est._learning_schedule(rng))
+        z_hat = encoder.get_z_hat()
+    set_fitted(est, apply_window(result["D"], window, n_channels), z_hat,
+               result, info, X)
+    return est
+
+
+def set_fitted(est, D, z_hat, result, info, X):
+    """Set the fitted attributes of ``est`` from the learning ``result``."""
+    n_channels = X.shape[1]
+    est.reg_ = result["reg"]
+    if est.sort_atoms:
+        energy = np.diagonal(compute_ztz(z_hat, est.n_times_atom)[
+            :, :, est.n_times_atom - 1]) * np.sum(
+                to_full_rank(D, n_channels) ** 2, axis=(1, 2))
+        order = np.argsort(-energy, kind="stable")
+        D, z_hat, est.reg_ = D[order], z_hat[:, order], est.reg_[order]
+    est.n_channels_ = n_channels
+    if est.rank1:
+        est.uv_hat_ = D
+    est.D_hat_ = to_full_rank(D, n_channels)
+    est.interrupted_ = bool(result["interrupted"])
+    if est.unbiased_z_hat and not est.interrupted_:
+        z_hat = unbiased_z(est, X, D, z_hat)
+    est.z_hat_ = z_hat
+    est.pobj_ = result["pobj"]
+    est.times_ = result["times"]
+    est.n_iter_ = result["n_iter"]
+    est.info_ = info
+
+
+def unbiased_z(est, X, D, z):
+    """Refit the activations ``z`` without penalty on their support (LGCD)."""
+    kwargs = est._solver_z_kwargs()
+    z, _ = _sparse_encode(X, D, np.zeros(D.shape[0]), solver="lgcd", z0=z,
+                          positive=est.positive, n_jobs=est.n_jobs,
+                          freeze_support=True, tol=kwargs["tol"],
+                          max_iter=kwargs["max_iter"])
+    return z
+
+
+def resume_path(est, resume):
+    """The checkpoint to resume from, or None (see ``fit``)."""
+    if resume is None or resume is False:
+        return None
+    if resume is True:
+        if est.checkpoint is None:
+            raise ValueError("resume=True needs the checkpoint parameter.")
+        path = check_checkpoint_path(est.checkpoint)
+        return path if path.exists() else None
+    path = check_checkpoint_path(resume, name="resume")
+    if not path.exists():
+        raise FileNotFoundError(f"resume={str(resume)!r}: no such checkpoint.")
+    return path
+
+
+def run_meta(est, X):
+    """What a checkpoint records to refuse resuming another problem."""
+    return dict(estimator=type(est).__name__,
+                params=jsonable_params(est.get_params()), X=fingerprint(X))
+
+
+def checkpoint_writer(est, meta):
+    """``write(state)`` for the learning loop, or None without checkpoint."""
+    if est.checkpoint is None:
+        return None
+    fname = check_checkpoint_path(est.checkpoint)
+
+    def write(state):
+        write_checkpoint(fname, state, meta)
+        logger.info("Checkpoint written to %s (%d iterations)", fname,
+                    state["n_iter"])
+    return write

@@ -1,0 +1,60 @@
+"""MNE Raw, Epochs and Evoked objects as signals ``X``."""
+import numpy as np
+
+
+def mne_to_X(inst, picks=None):
+    """Return the signal of an MNE Raw, Epochs or Evoked as ``X``.
+
+    Parameters
+    ----------
+    inst : mne.io.Raw | mne.Epochs | mne.Evoked
+        A Raw or an Evoked gives one trial; Epochs give one trial per epoch.
+    picks : str | list | slice | None
+        Channels, as in MNE (types such as ``'eeg'``, names or indices). None
+        takes the data channels (EEG, MEG, ...; no stim). As in MNE, picks by
+        type (and None) leave out the channels marked bad; names and indices
+        keep them.
+
+    Returns
+    -------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+        float64 copy of the data.
+    info : mne.Info
+        Info of the picked channels.
+    """
+    import mne
+    from mne._fiff.pick import _picks_to_idx  # the picks MNE methods accept
+
+    if not isinstance(inst, (mne.io.BaseRaw, mne.BaseEpochs, mne.Evoked)):
+        raise TypeError(f"inst must be an mne.io.Raw, mne.Epochs or mne.Evoked, "
+                        f"got {type(inst).__name__}.")
+    idx = _picks_to_idx(inst.info, picks, none="data", exclude="bads")
+    X = np.asarray(inst.get_data(picks=idx), dtype=np.float64)
+    if X.ndim == 2:
+        X = X[None]
+    return np.ascontiguousarray(X), mne.pick_info(inst.info, idx)
+
+
+def raw_to_X(raw, picks=None):
+    """Return a Raw as ``X`` of shape (1, n_channels, n_times): one trial.
+
+    See :func:`mne_to_X` for the parameters.
+    """
+    import mne
+
+    if not isinstance(raw, mne.io.BaseRaw):
+        raise TypeError(f"raw must be an mne.io.Raw, got {type(raw).__name__}.")
+    return mne_to_X(raw, picks)
+
+
+def epochs_to_X(epochs, picks=None):
+    """Return Epochs as ``X`` of shape (n_epochs, n_channels, n_times).
+
+    See :func:`mne_to_X` for the parameters.
+    """
+    import mne
+
+    if not isinstance(epochs, mne.BaseEpochs):
+        raise TypeError(f"epochs must be an mne.Epochs, got "
+                        f"{type(epochs).__name__}.")
+    return mne_to_X(epochs, picks)

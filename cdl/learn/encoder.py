@@ -1,0 +1,142 @@
+"""The z-step seam: the learning loop talks to an encoder, never to solvers.
+
+An encoder holds the signal and the current activations, runs the z-step for
+the dictionary it is given and returns what the d-step needs: the sufficient
+statistics ``ztz`` and ``ztX``. :class:`Encoder` states the protocol that
+:func:`cdl.learn.learn_dictionary` relies on; three encoders implement it:
+
+- :class:`cdl.learn.LocalEncoder`: in this process, the signal in memory;
+- :class:`cdl.learn.ChunkedEncoder`: window by window over a signal that
+  stays on disk, activations kept sparse;
+- :class:`dicod.DistributedEncoder`: on DICOD workers that each keep a piece
+  of the signal and of the activations (DiCoDiLe).
+"""
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Encoder(ABC):
+    """What the learning loop needs from a z-step.
+
+    An encoder is a context manager: resources (processes, workers) are held
+    between ``__enter__`` and ``__exit__``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_trials, n_channels, n_times) | source
+        The signal (a window-by-window source for the chunked encoder).
+    n_channels : int
+    n_times_atom : int | tuple of int
+        Atom length (atom shape for 2-D atoms).
+    XtX : float
+        ``sum X ** 2``, with which the data fit follows from the statistics.
+    D : ndarray | None
+        The dictionary given to :meth:`set_D` (``uv`` or full rank).
+    reg : ndarray of shape (n_atoms,) | None
+        The regularisation given to :meth:`set_reg`.
+    """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @property
+    @abstractmethod
+    def n_atoms(self):
+        """Number of atoms (rows of activations) held."""
+
+    @property
+    def z(self):
+        """The activations, shape (n_trials, n_atoms, n_times_valid).
+
+        A copy, or the encoder's own array (do not modify it).
+        """
+        return self.get_z_hat()
+
+    @abstractmethod
+    def set_D(self, D):
+        """Set the dictionary (``uv`` or full rank) used by the next z-step."""
+
+    def set_reg(self, reg):
+        """Set the regularisation of the next z-step.
+
+        Parameters
+        ----------
+        reg : ndarray of shape (n_atoms,)
+            Absolute regularisation of each atom.
+        """
+        self.reg = np.asarray(reg, dtype=float)
+
+    @abstractmethod
+    def set_z(self, z):
+        """Replace the activations (resuming from a checkpoint).
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        """
+
+    @abstractmethod
+    def add_atom(self):
+        """Append a row of zero activations for a new atom (greedy learning)."""
+
+    @abstractmethod
+    def lambda_max(self, per_atom=False):
+        """lambda_max of the signal for the current dictionary.
+
+        Returns
+        -------
+        lambda_max : float | ndarray of shape (n_atoms,)
+            One value, or one per atom with ``per_atom``.
+        """
+
+    @abstractmethod
+    def compute_z(self, trials=None):
+        """Run the z-step on the given trials, warm-started from the current
+        activations. An interrupted z-step (Ctrl-C) leaves the activations as
+        they were before it.
+
+        Parameters
+        ----------
+        trials : ndarray of int | None
+            Trials to encode (all if None).
+
+        Returns
+        -------
+        info : dict
+            At least ``objective``: the objective of the encoded trials.
+        """
+
+    @abstractmethod
+    def get_sufficient_statistics(self, trials=None):
+        """``ztz`` and ``ztX`` summed over the given trials (all if None).
+
+        Returns
+        -------
+        ztz : ndarray of shape (n_atoms, n_atoms, 2 * n_times_atom - 1)
+        ztX : ndarray of shape (n_atoms, n_channels, n_times_atom)
+        """
+
+    @abstractmethod
+    def get_l1(self, trials=None):
+        """Sum of ``reg_k * |z_k|`` over the given trials (all if None)."""
+
+    @abstractmethod
+    def get_cost(self):
+        """Objective of the current dictionary and activations (all trials)."""
+
+    @abstractmethod
+    def get_z_hat(self):
+        """Copy of the activations, shape (n_trials, n_atoms, n_times_valid)."""
+
+    @abstractmethod
+    def residual_window(self, n_times_atom):
+        """Window of the residual with the largest energy (greedy learning).
+
+        Returns
+        -------
+        window : ndarray of shape (n_channels, n_times_atom)
+        """

@@ -1,0 +1,114 @@
+"""Figures of the atoms: spatial pattern, waveform and spectrum."""
+import numpy as np
+
+from cdl.viz._mpl import _plt, _show
+
+
+def _uv_of(model):
+    """``u`` (n_atoms, n_channels) and ``v`` (n_atoms, n_times_atom) of a model."""
+    if hasattr(model, "u_hat_"):
+        return np.asarray(model.u_hat_), np.asarray(model.v_hat_)
+    u, v = model
+    return np.asarray(u), np.asarray(v)
+
+
+def waveform_spectrum(v, sfreq, n_fft=None):
+    """Power spectrum of a waveform, zero-padded to ``n_fft`` samples.
+
+    Parameters
+    ----------
+    v : ndarray of shape (n_times_atom,)
+        Waveform.
+    sfreq : float
+        Sampling frequency in Hz.
+    n_fft : int | None
+        FFT length; default: the next power of two above ``4 * len(v)``
+        (at least 256).
+
+    Returns
+    -------
+    freqs : ndarray of shape (n_freqs,)
+    power : ndarray of shape (n_freqs,)
+    """
+    n_fft = n_fft or max(256, int(2 ** np.ceil(np.log2(len(v) * 4))))
+    power = np.abs(np.fft.rfft(v, n_fft)) ** 2
+    return np.fft.rfftfreq(n_fft, 1. / sfreq), power
+
+
+def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
+    """Spatial pattern, waveform and spectrum of each atom.
+
+    Parameters
+    ----------
+    model : fitted CDL estimator | tuple (u, v)
+        ``u`` of shape (n_atoms, n_channels), ``v`` of shape (n_atoms, n_times_atom).
+    info : mne.Info | None
+        Channel positions for the topomaps (default: the model's ``info_``);
+        without positions the spatial pattern is drawn as a bar plot.
+    sfreq : float | None
+        Sampling frequency (default: from ``info``, else 1: samples).
+    atoms : list of int | None
+        Atoms to show (all by default).
+    show : bool
+        Show the figure.
+
+    Returns
+    -------
+    fig : instance of matplotlib.figure.Figure
+        One row per atom: topomap of ``u`` (bars without positions), waveform
+        ``v`` against time, power spectrum of ``v``. Each atom is drawn with
+        the sign that makes the largest entry of ``u`` positive (``u v^T`` is
+        the same).
+    """
+    plt = _plt()
+    u, v = _uv_of(model)
+    info = info if info is not None else getattr(model, "info_", None)
+    sfreq = sfreq or (info["sfreq"] if info is not None else 1.)
+    atoms = range(len(u)) if atoms is None else atoms
+    atoms = list(atoms)
+    fig, axes = plt.subplots(len(atoms), 3, figsize=(9, 2.4 * len(atoms)),
+                             squeeze=False)
+    times = np.arange(v.shape[1]) / sfreq
+    # u v^T does not change when both change sign: draw each atom with the
+    # largest entry of its pattern positive, so that polarities compare
+    signs = np.where(u[np.arange(len(u)), np.argmax(np.abs(u), axis=1)] < 0, -1., 1.)
+    u, v = u * signs[:, None], v * signs[:, None]
+    for row, k in enumerate(atoms):
+        ax_topo, ax_wave, ax_psd = axes[row]
+        plot_pattern(u[k], info, ax_topo)
+        ax_topo.set_title(f"Atom {k}: spatial pattern")
+        ax_wave.plot(times, v[k])
+        ax_wave.set(xlabel="Time (s)" if sfreq != 1 else "Time (samples)",
+                    title="Waveform")
+        freqs, power = waveform_spectrum(v[k], sfreq)
+        ax_psd.semilogy(freqs, power + np.finfo(float).tiny)
+        ax_psd.set(xlabel="Frequency (Hz)" if sfreq != 1 else "Frequency",
+                   title="Power spectrum", xlim=(0, freqs[-1]))
+    fig.tight_layout()
+    return _show(fig, show)
+
+
+def plot_pattern(u_k, info, ax):
+    """Topomap of one spatial pattern, or bars when there are no positions.
+
+    Parameters
+    ----------
+    u_k : ndarray of shape (n_channels,)
+        Spatial pattern (or any value per channel).
+    info : mne.Info | None
+        Channel positions; without them (or with None) a bar plot is drawn.
+    ax : instance of matplotlib.axes.Axes
+        Where to draw.
+    """
+    if info is not None and _has_positions(info):
+        import mne
+        mne.viz.plot_topomap(u_k, info, axes=ax, show=False, contours=0)
+    else:
+        ax.bar(np.arange(len(u_k)), u_k)
+        ax.set_xlabel("Channel")
+
+
+def _has_positions(info):
+    positions = np.array([ch["loc"][:3] for ch in info["chs"]])
+    return bool(np.all(np.isfinite(positions))
+                and np.any(np.linalg.norm(positions, axis=1) > 0))
