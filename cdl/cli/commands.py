@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 from cdl import pipeline
-from cdl.cli.printing import _print_atoms, _print_rows, _print_written
 from cdl.pipeline.demo import run_demo as demo
 from cdl.report.build import add_dripp_section, make_report
 from cdl.report.tables import dripp_table
 from cdl.utils.log import logger, use_log_level
+
+from .printing import print_atoms, print_rows, print_written
 
 
 def run_demo(args):
@@ -60,8 +61,8 @@ def run_fit(args):
           f"{path.name} ({recording.X.shape[1]} channels, "
           f"{recording.X.shape[0] * recording.X.shape[2] / recording.sfreq:g} s) "
           f"in {elapsed:.1f} s, {model.n_iter_} iterations")
-    _print_atoms(model, recording.sfreq, model.z_hat_)
-    _print_written(written)
+    print_atoms(model, recording.sfreq, model.z_hat_)
+    print_written(written)
 
 
 def _save_report(model, recording, z, path, out, title, dripp=None):
@@ -105,8 +106,8 @@ def run_encode(args):
                                     title=f"cdl encode: {path.name}"))
     print(f"Encoded {path.name} with the {model.u_hat_.shape[0]} atoms of "
           f"{args.model}")
-    _print_atoms(model, recording.sfreq, z)
-    _print_written(written)
+    print_atoms(model, recording.sfreq, z)
+    print_written(written)
 
 
 def run_report(args):
@@ -121,7 +122,7 @@ def run_report(args):
             out.mkdir(parents=True, exist_ok=True)
             fname = _save_report(model, recording, z, Path(args.recording), out,
                                  title=f"cdl report: {Path(args.recording).name}")
-    _print_written([fname])
+    print_written([fname])
 
 
 def _report_without_recording(model_fname, out):
@@ -164,5 +165,5 @@ def run_dripp(args):
         report = _save_report(model, recording, z, Path(args.recording), out,
                               title=f"cdl dripp: {Path(args.recording).name}",
                               dripp=result)
-    _print_rows(rows)
-    _print_written([table, report])
+    print_rows(rows)
+    print_written([table, report])

@@ -1,4 +1,4 @@
-"""The ``cdl`` command line: argument parsing and printing; the work is in the API.
+"""The entry point of the ``cdl`` command: run a command, report errors.
 
 Commands: ``demo``, ``fit``, ``encode``, ``report``, ``dripp`` (see ``cdl
 COMMAND --help``). Bad input ends with exit code 1 and one line on stderr;
@@ -7,7 +7,7 @@ COMMAND --help``). Bad input ends with exit code 1 and one line on stderr;
 import sys
 import warnings
 
-from cdl.cli.parser import (
+from .parser import (
     build_parser,
 )
 

@@ -3,7 +3,7 @@ from cdl.report.tables import BANDS, activation_counts, atom_features
 
 
 # -- printing ----------------------------------------------------------------------
-def _print_atoms(model, sfreq, z):
+def print_atoms(model, sfreq, z):
 
     rows = []
     for count, feature in zip(activation_counts(z, sfreq),
@@ -14,10 +14,10 @@ def _print_atoms(model, sfreq, z):
                          top_channels=feature["top_channels"],
                          peak_hz=feature["peak_hz"],
                          main_band=f"{band} ({feature[band]:.0%})"))
-    _print_rows(rows)
+    print_rows(rows)
 
 
-def _print_rows(rows):
+def print_rows(rows):
     keys = list(rows[0])
     widths = {k: max(len(k), *(len(_cell(r[k])) for r in rows)) for k in keys}
     print("  ".join(k.rjust(widths[k]) for k in keys))
@@ -29,5 +29,5 @@ def _cell(value):
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def _print_written(fnames):
+def print_written(fnames):
     print("Wrote " + ", ".join(str(f) for f in fnames))

@@ -23,8 +23,6 @@ current window is ever dense.
 import numpy as np
 from scipy import sparse
 
-from cdl.coding.encode import check_n_times_atom, reg_as
-from cdl.coding.solvers import _coordinate_descent
 from cdl.io.sources import as_source, check_source, objective_source
 from cdl.model.objective import _reconstruct, compute_DtD
 from cdl.utils.log import logger, verbose, warn
@@ -35,6 +33,9 @@ from cdl.utils.validation import (
     check_reg,
     check_scalar,
 )
+
+from .encode import check_n_times_atom, reg_as
+from .solvers import coordinate_descent
 
 STORE_BLOCK = 4096  # samples per CSR block of SparseActivations
 
@@ -313,7 +314,7 @@ def _solve_window(source, trial, D, DtD, reg, z, w_start, w_stop, tol, max_iter,
         X_win -= X_hat[:, offset:offset + X_win.shape[1]]
     state = dict(z=z_old.copy(), DtD=DtD, frozen=np.zeros((0, 0), dtype=np.bool_),
                  seg_len=seg_len, beta=None)
-    _, n_updates = _coordinate_descent(X_win, D, reg, state, tol, max_iter,
+    _, n_updates = coordinate_descent(X_win, D, reg, state, tol, max_iter,
                                        positive)
     counts["n_windows"] += 1
     counts["n_updates"] += n_updates

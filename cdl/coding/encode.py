@@ -3,18 +3,14 @@
 ``sparse_encode`` checks its inputs once and hands the work, trial by trial, to
 ``_encode_trial``. The default solver, LGCD, runs entirely in compiled code
 (:mod:`cdl._kernels.lgcd`); ``gcd`` is the same kernel with one segment;
-``fista`` and ``l-bfgs`` are first-order baselines working on whole arrays.
+``fista`` and ``l-bfgs`` are first-order baselines working on whole arrays
+(:mod:`cdl.coding.solvers`).
 """
 import time
 
 import numpy as np
 from joblib import Parallel, delayed
 
-from cdl.coding.gap import primal_and_gap
-from cdl.coding.solvers import (
-    _FIRST_ORDER,
-    _coordinate_descent,
-)
 from cdl.model.objective import compute_DtD
 from cdl.model.shapes import get_n_times_atom
 from cdl.utils.interrupt import interrupts_as_keyboard_interrupt
@@ -30,6 +26,12 @@ from cdl.utils.validation import (
     check_reg,
     check_scalar,
     check_X,
+)
+
+from .gap import primal_and_gap
+from .solvers import (
+    FIRST_ORDER,
+    coordinate_descent,
 )
 
 SOLVERS = ("lgcd", "gcd", "fista", "l-bfgs")
@@ -207,7 +209,7 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
     if z0 is not None:
         z[:] = z0
     frozen = (z == 0) if freeze_support else np.zeros((0, 0), dtype=np.bool_)
-    run = _coordinate_descent if solver in ("lgcd", "gcd") else _FIRST_ORDER[solver]
+    run = coordinate_descent if solver in ("lgcd", "gcd") else FIRST_ORDER[solver]
     if solver == "gcd":
         seg_len = n_times_valid
     reg_k = reg_as(reg, X_n.dtype, DtD)

@@ -11,7 +11,7 @@ from cdl.model.objective import correlate
 SWEEP_BUDGET = 2 ** 22
 
 
-def _coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
+def coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
     """LGCD in compiled calls of a few sweeps each (interruptible by Ctrl-C).
 
     The kernel state (activations, beta and the best candidate of every
@@ -127,4 +127,4 @@ def _lbfgs(X_n, D, reg, state, tol, max_iter, positive):
     return max(result.nit, 1), 0
 
 
-_FIRST_ORDER = {"fista": _fista, "l-bfgs": _lbfgs}
+FIRST_ORDER = {"fista": _fista, "l-bfgs": _lbfgs}

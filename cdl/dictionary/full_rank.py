@@ -2,12 +2,13 @@
 import numpy as np
 
 from cdl._kernels import stats
-from cdl.dictionary.projections import (
-    _check_stats,
-    _check_window,
+from cdl.utils.validation import check_dictionary, check_int, check_scalar
+
+from .projections import (
+    check_stats,
+    check_window,
     prox_D,
 )
-from cdl.utils.validation import check_dictionary, check_int, check_scalar
 
 # Largest (n_atoms * n_times_atom) ** 2 for which the full-rank operator is stored
 # as a dense matrix (32 MB) and applied by BLAS.
@@ -95,8 +96,8 @@ def update_D(D, ztz, ztX, max_iter=300, tol=1e-8, window=None):
                          f"got {np.shape(D)}; use update_uv for rank-1 atoms.")
     D, n_times_atom = check_dictionary(D, None, np.float64)
     n_atoms = len(D)
-    ztz, ztX = _check_stats(ztz, ztX, n_atoms, n_times_atom)
-    window = _check_window(window, n_times_atom)
+    ztz, ztX = check_stats(ztz, ztX, n_atoms, n_times_atom)
+    window = check_window(window, n_times_atom)
     x = prox_D(D)
     apply = _full_rank_operator(ztz, window)
     lipschitz = 1.01 * _power_iteration(apply, (n_atoms, 1, n_times_atom))

@@ -18,7 +18,6 @@ only projected onto the constraint (:func:`cdl.dictionary.prox_uv`,
 import numpy as np
 from scipy.signal import fftconvolve
 
-from cdl.dictionary.projections import UV_CONSTRAINTS, _check_window, prox_D, prox_uv
 from cdl.model.objective import correlate
 from cdl.model.shapes import to_full_rank
 from cdl.utils.validation import (
@@ -28,6 +27,8 @@ from cdl.utils.validation import (
     check_random_state,
     check_X,
 )
+
+from .projections import UV_CONSTRAINTS, check_window, prox_D, prox_uv
 
 __all__ = ["init_dictionary"]
 
@@ -99,7 +100,7 @@ def init_dictionary(X, n_atoms, n_times_atom, D_init="chunk", rank1=True,
                             uv_constraint)
         return D_hat.astype(X.dtype, copy=False)
     make = _INITS[_check_D_init(D_init)]
-    window = _check_window(window, n_times_atom)
+    window = check_window(window, n_times_atom)
     rng = check_random_state(random_state)
     X64 = X.astype(np.float64, copy=False)
     flat = ~np.any(X64 != 0, axis=(0, 2))

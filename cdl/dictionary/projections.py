@@ -55,7 +55,7 @@ def prox_D(D):
     return D / np.maximum(1., norms)[:, None, None]
 
 
-def _check_stats(ztz, ztX, n_atoms, n_times_atom):
+def check_stats(ztz, ztX, n_atoms, n_times_atom):
     ztz = np.ascontiguousarray(ztz, dtype=np.float64)
     ztX = np.ascontiguousarray(ztX, dtype=np.float64)
     if ztz.shape != (n_atoms, n_atoms, 2 * n_times_atom - 1):
@@ -69,7 +69,7 @@ def _check_stats(ztz, ztX, n_atoms, n_times_atom):
     return ztz, ztX
 
 
-def _check_window(window, n_times_atom):
+def check_window(window, n_times_atom):
     """Return the temporal window as float64 ones when ``window`` is None."""
     if window is None:
         return np.ones(n_times_atom)

@@ -1,38 +1,35 @@
-"""The d-step: update the atoms from the sufficient statistics ``ztz`` and ``ztX``.
+"""The d-step of rank-1 atoms ``u_k v_k^T``: :func:`update_uv`.
 
 The data-fit ``0.5 ||X - X_hat||^2`` is a function of the dictionary through
-``ztz`` (n_atoms, n_atoms, 2 * n_times_atom - 1) and ``ztX`` (n_atoms, n_channels,
-n_times_atom) only (:func:`cdl.model.objective.data_fit_from_stats`), so no function here
-costs more with ``n_times``.
+``ztz`` (n_atoms, n_atoms, 2 * n_times_atom - 1) and ``ztX`` (n_atoms,
+n_channels, n_times_atom) only (:func:`cdl.model.objective.data_fit_from_stats`),
+so nothing here costs more with ``n_times``.
 
-- Rank-1 atoms ``u_k v_k^T`` (:func:`update_uv`): with ``uv_constraint='separate'``
-  the objective is quadratic in ``u`` for ``v`` fixed and in ``v`` for ``u`` fixed.
-  Each outer iteration takes up to ``U_STEPS`` projected gradient steps on ``u``,
-  then ``V_STEPS`` on ``v`` (compiled, :mod:`cdl._kernels.dstep`): the step
-  direction ``P(x - s g) - x`` is followed by an exact line search on the
-  quadratic (one Hessian product, which also updates the gradient), and the
-  trial step ``s`` starts from the previous one, grown after a full step and
-  shrunk otherwise. With ``'joint'`` the step is a projected gradient step on
-  ``uv`` with Armijo backtracking.
-- Full-rank atoms (:func:`update_D`): FISTA with step ``1 / L`` (``L`` by power
-  iteration), restarted whenever an iterate would increase the objective.
+With ``uv_constraint='separate'`` the objective is quadratic in ``u`` for ``v``
+fixed and in ``v`` for ``u`` fixed. Each outer iteration takes up to
+``U_STEPS`` projected gradient steps on ``u``, then ``V_STEPS`` on ``v``
+(compiled, :mod:`cdl._kernels.dstep`): the step direction ``P(x - s g) - x`` is
+followed by an exact line search on the quadratic (one Hessian product, which
+also updates the gradient), and the trial step ``s`` starts from the previous
+one, grown after a full step and shrunk otherwise. With ``'joint'`` the step is
+a projected gradient step on ``uv`` with Armijo backtracking.
 
-Both are monotone: the returned dictionary never has a larger data-fit than the
-(projected) starting one. The initialisations live in :mod:`cdl.dictionary.init`;
-``init_dictionary`` is also importable from here.
+The update is monotone: the returned dictionary never has a larger data-fit
+than the (projected) starting one.
 """
 import numpy as np
 
 from cdl._kernels import dstep
-from cdl.dictionary.projections import (
-    UV_CONSTRAINTS,
-    _check_stats,
-    _check_window,
-    _row_norms,
-    prox_uv,
-)
 from cdl.model.shapes import split_uv
 from cdl.utils.validation import check_dictionary, check_int, check_option, check_scalar
+
+from .projections import (
+    UV_CONSTRAINTS,
+    _row_norms,
+    check_stats,
+    check_window,
+    prox_uv,
+)
 
 # Steps per outer iteration: a step on u costs O(n_atoms^2 n_channels), a step on
 # v one O(n_atoms^2 n_times_atom^2) correlation.
@@ -94,8 +91,8 @@ def update_uv(uv, ztz, ztX, n_channels, uv_constraint="separate", max_iter=100,
                          f"n_times_atom), got {np.shape(uv)}; use update_D for "
                          f"full-rank atoms.")
     uv, n_times_atom = check_dictionary(uv, n_channels, np.float64, name="uv")
-    ztz, ztX = _check_stats(ztz, ztX, len(uv), n_times_atom)
-    window = _check_window(window, n_times_atom)
+    ztz, ztX = check_stats(ztz, ztX, len(uv), n_times_atom)
+    window = check_window(window, n_times_atom)
     uv = prox_uv(uv, n_channels, uv_constraint)
     solve = _alternate_pgd if uv_constraint == "separate" else _joint_pgd
     uv = solve(uv, ztz, ztX, n_channels, window, max_iter, tol)

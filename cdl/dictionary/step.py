@@ -1,6 +1,6 @@
 """The d-step as one function of the learning loop."""
-from cdl.dictionary.full_rank import update_D
-from cdl.dictionary.rank1 import update_uv
+from .full_rank import update_D
+from .rank1 import update_uv
 
 
 def make_update_d(n_channels, rank1, uv_constraint="separate",

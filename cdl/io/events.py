@@ -1,17 +1,10 @@
-"""MNE integration and model files.
+"""Atom occurrences as MNE events and annotations, and their files.
 
-- :func:`mne_to_X` (and :func:`raw_to_X`, :func:`epochs_to_X`) turn MNE objects
-  into ``X`` of shape (n_trials, n_channels, n_times).
-- :func:`activations_to_events` and :func:`activations_to_annotations` turn
-  activations ``z`` of shape (n_trials, n_atoms, n_times_valid) into MNE events
-  or :class:`mne.Annotations`, so that one can epoch on atom occurrences;
-  :func:`model_to_events` and :func:`model_to_annotations` do it for a fitted
-  estimator and :func:`write_activations` writes them to files.
-- :func:`save_model` and :func:`read_model` store arrays, parameters, metadata
-  and the essentials of an :class:`mne.Info` in a versioned ``.npz`` file with
-  a JSON header, without pickle (see :mod:`cdl.io.model_file`).
-
-Nothing here depends on the estimators; MNE is imported only when needed.
+:func:`activations_to_events` and :func:`activations_to_annotations` turn
+activations ``z`` of shape (n_trials, n_atoms, n_times_valid) into MNE events
+or :class:`mne.Annotations`, so that one can epoch on atom occurrences;
+:func:`model_to_events` and :func:`model_to_annotations` do it for a fitted
+estimator and :func:`write_activations` writes them to files.
 """
 import inspect
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Objective, gradients, lambda_max and sufficient statistics.
 
 Thin wrappers over the compiled kernels that accept a dictionary given either as
-``uv`` (rank-1, 2-D) or as ``D`` (full rank, 3-D); shapes follow DESIGN.md. The
+``uv`` (rank-1, 2-D) or as ``D`` (full rank, 3-D) (:mod:`cdl.model.shapes`). The
 public functions :func:`lambda_max`, :func:`compute_objective` and
 :func:`reconstruct` check their inputs; the others (and the private ``_``
 versions used inside the package) assume checked inputs
@@ -10,7 +10,6 @@ versions used inside the package) assume checked inputs
 import numpy as np
 
 from cdl._kernels import conv, stats
-from cdl.model.shapes import get_n_times_atom, is_rank1, split_uv
 from cdl.utils.validation import (
     check_bool,
     check_dictionary,
@@ -18,6 +17,8 @@ from cdl.utils.validation import (
     check_reg,
     check_X,
 )
+
+from .shapes import get_n_times_atom, is_rank1, split_uv
 
 # Long trials are correlated block by block: bounded temporaries, and control
 # returns to Python (where Ctrl-C is seen) between blocks.

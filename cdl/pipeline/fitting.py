@@ -1,9 +1,9 @@
-"""From a recording file to a fitted model, activations and DriPP, as functions.
+"""Fit a model on a preprocessed recording, save it with its metadata, and
+write the activations of a recording as annotations and events.
 
-These are the steps behind the ``cdl fit``, ``cdl encode``, ``cdl report`` and
-``cdl dripp`` commands, usable from Python too. A model fitted here keeps, in
-its file's metadata, the recording it came from and how that recording was
-preprocessed, so that a new recording can be encoded the same way.
+A model fitted here keeps, in its file's metadata, the recording it came from
+and how that recording was preprocessed (:func:`model_metadata`), so that a
+new recording can be encoded the same way.
 """
 from pathlib import Path
 
@@ -11,13 +11,14 @@ from cdl.estimators.batch import BatchCDL
 from cdl.estimators.reading import read_model
 from cdl.io import read_model_metadata
 from cdl.io.events import model_to_annotations, model_to_events, write_activations
-from cdl.pipeline.recording import (
-    LOAD_DEFAULTS,
-    n_times_atom_of,
-)
 from cdl.utils.log import logger
 from cdl.utils.validation import check_int, check_option
 from dicod import world_size
+
+from .recording import (
+    LOAD_DEFAULTS,
+    n_times_atom_of,
+)
 
 
 def backend_kwargs(backend=None, n_workers=None):

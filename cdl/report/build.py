@@ -2,7 +2,8 @@
 
 :func:`make_report` shows a fitted model (data summary, parameters, one figure
 per atom, activations, atom-locked averages, convergence);
-:func:`add_dripp_section` adds the DriPP analysis of its activations.
+:func:`add_dripp_section` adds the DriPP analysis of its activations. The
+tables come from :mod:`cdl.report.tables`.
 """
 from html import escape
 

@@ -4,12 +4,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal.windows import tukey
 
-from cdl.simulate.signals import (
+from cdl.utils.validation import check_int, check_scalar
+
+from .signals import (
     _check_rng,
     _max_events,
     _sample_onsets,
 )
-from cdl.utils.validation import check_int, check_scalar
 
 # --------------------------------------------------------------------------- EEG
 # name: (channel at the centre of the topography, Gaussian width in m, peak

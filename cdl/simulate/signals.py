@@ -1,15 +1,10 @@
 """Simulated signals with a known rank-1 convolutional dictionary.
 
-Two generators:
-
-- :func:`simulate_data`: generic multichannel signals ``X = sum_k u_k v_k^T * z_k
-  + noise`` with well separated waveforms, for tests and benchmarks.
-- :func:`simulate_eeg`: a realistic 64-channel EEG recording (MNE ``RawArray``) with
-  physiological atoms (mu arches, an evoked response, blinks, alpha) on pink
-  background noise, for the demo.
-
-Both return the ground truth (``u``, ``v``, ``z``), so that a learned dictionary can
-be compared to it.
+:func:`simulate_data` draws generic multichannel signals ``X = sum_k u_k v_k^T
+* z_k + noise`` with well separated waveforms, for tests and benchmarks, and
+returns the ground truth (``u``, ``v``, ``z``), so that a learned dictionary can
+be compared to it. The realistic EEG recording of the demo is in
+:mod:`cdl.simulate.eeg`.
 """
 import numpy as np
 

@@ -1,7 +1,9 @@
 """Matplotlib, imported lazily, non-interactive when there is no display."""
+import os
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot``, switched to Agg when no display is available."""
     import matplotlib
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps") \
             and not _has_display():
@@ -11,11 +13,11 @@ def _plt():
 
 
 def _has_display():
-    import os
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _show(fig, show):
+def maybe_show(fig, show):
+    """Show ``fig`` when asked; return it."""
     if show:
-        _plt().show()
+        pyplot().show()
     return fig

@@ -3,8 +3,9 @@ import numpy as np
 
 from cdl.io.from_mne import mne_to_X
 from cdl.model.occurrences import local_maxima
-from cdl.viz._mpl import _plt, _show
-from cdl.viz.atoms import (
+
+from ._mpl import maybe_show, pyplot
+from .atoms import (
     _uv_of,
     plot_pattern,
 )
@@ -30,7 +31,7 @@ def plot_activations(z, sfreq=1., trial=0, atoms=None, show=True):
     -------
     fig : instance of matplotlib.figure.Figure
     """
-    plt = _plt()
+    plt = pyplot()
     z = np.asarray(z)
     atoms = list(range(z.shape[1]) if atoms is None else atoms)
     fig, axes = plt.subplots(len(atoms), 1, figsize=(10, 1.2 * len(atoms) + 0.6),
@@ -44,7 +45,7 @@ def plot_activations(z, sfreq=1., trial=0, atoms=None, show=True):
                     max(z[trial, k].max(), 1e-12) * 1.05)
     axes[-1, 0].set_xlabel("Time (s)" if sfreq != 1 else "Time (samples)")
     fig.tight_layout()
-    return _show(fig, show)
+    return maybe_show(fig, show)
 
 
 def plot_convergence(pobj, times=None, show=True):
@@ -63,7 +64,7 @@ def plot_convergence(pobj, times=None, show=True):
     -------
     fig : instance of matplotlib.figure.Figure
     """
-    plt = _plt()
+    plt = pyplot()
     pobj = np.asarray(pobj, dtype=float)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     x = np.asarray(times) if times is not None else np.arange(len(pobj)) / 2.
@@ -72,7 +73,7 @@ def plot_convergence(pobj, times=None, show=True):
     ax.set(xlabel="Time (s)" if times is not None else "Iteration",
            ylabel="Objective - final objective", title="Convergence")
     fig.tight_layout()
-    return _show(fig, show)
+    return maybe_show(fig, show)
 
 
 def atom_locked_average(X, z, atom, n_before, n_after, n_max=None):
@@ -154,7 +155,7 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=-0.1,
         ``v_k`` scaled to it (dashed); then the topomap of the average at the
         peak of the component.
     """
-    plt = _plt()
+    plt = pyplot()
     u, v = _uv_of(model)
     info = info if info is not None else getattr(model, "info_", None)
     sfreq = float(info["sfreq"]) if info is not None else 1.
@@ -204,4 +205,4 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=-0.1,
         plot_pattern(average[:, peak], info, ax_topo)
         ax_topo.set_title(f"{times[peak]:.3f} s")
     fig.tight_layout()
-    return _show(fig, show)
+    return maybe_show(fig, show)

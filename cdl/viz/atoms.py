@@ -1,7 +1,7 @@
 """Figures of the atoms: spatial pattern, waveform and spectrum."""
 import numpy as np
 
-from cdl.viz._mpl import _plt, _show
+from ._mpl import maybe_show, pyplot
 
 
 def _uv_of(model):
@@ -60,7 +60,7 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
         the sign that makes the largest entry of ``u`` positive (``u v^T`` is
         the same).
     """
-    plt = _plt()
+    plt = pyplot()
     u, v = _uv_of(model)
     info = info if info is not None else getattr(model, "info_", None)
     sfreq = sfreq or (info["sfreq"] if info is not None else 1.)
@@ -85,7 +85,7 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
         ax_psd.set(xlabel="Frequency (Hz)" if sfreq != 1 else "Frequency",
                    title="Power spectrum", xlim=(0, freqs[-1]))
     fig.tight_layout()
-    return _show(fig, show)
+    return maybe_show(fig, show)
 
 
 def plot_pattern(u_k, info, ax):

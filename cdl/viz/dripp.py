@@ -1,7 +1,7 @@
 """Figure of a fitted DriPP intensity."""
 import numpy as np
 
-from cdl.viz._mpl import _plt, _show
+from ._mpl import maybe_show, pyplot
 
 
 def plot_dripp_intensity(dripp, tmin=0., tmax=30., atoms=None,
@@ -27,7 +27,7 @@ def plot_dripp_intensity(dripp, tmin=0., tmax=30., atoms=None,
         One row per atom: the intensity (events per second), the atom's
         events (black ticks) and the driver events (coloured lines).
     """
-    plt = _plt()
+    plt = pyplot()
     n_atoms, n_drivers = np.shape(dripp.alpha_)
     atoms = list(range(n_atoms) if atoms is None else atoms)
     names = driver_names or [f"driver {p}" for p in range(n_drivers)]
@@ -54,4 +54,4 @@ def plot_dripp_intensity(dripp, tmin=0., tmax=30., atoms=None,
     axes[-1, 0].set_xlabel("Time (s)")
     fig.suptitle("DriPP intensity (black), atom events (ticks), drivers (lines)")
     fig.tight_layout()
-    return _show(fig, show)
+    return maybe_show(fig, show)
