@@ -128,8 +128,7 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         Work on a copy of ``raw`` (otherwise ``raw`` is modified in place).
     n_jobs : int | None
         Jobs for MNE's filtering and resampling.
-    verbose : bool | str | int | None
-        Log level for this call (see ``cdl.utils.log.set_log_level``).
+    %(verbose)s
 
     Returns
     -------

@@ -30,8 +30,7 @@ def load_camcan(subject, path=None, *, task="smt", calibration=None,
     calibration, cross_talk : path-like | None
         Fine-calibration and cross-talk files; when both are given, a Maxwell
         filter (tSSS, 10 s) is applied before the other steps.
-    verbose : bool | str | int | None
-        Log level for this call.
+    %(verbose)s
     **options
         Preprocessing options of :func:`data_fetchers.preprocess`; defaults
         ``picks='grad', notch=[50, 100], l_freq=2., h_freq=45., n_splits=10,

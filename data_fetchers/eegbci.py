@@ -60,11 +60,8 @@ def load_eegbci(subject, runs, path=None, *, download=True, verbose=None,
         (``S001/S001R03.edf``) or flat (``S001R03.edf``). None: the environment
         variable ``CDL_DATA_EEGBCI``, then MNE's config
         ``MNE_DATASETS_EEGBCI_PATH`` or ``MNE_DATA``, then ``~/mne_data``.
-    download : bool
-        Download missing runs with :func:`mne.datasets.eegbci.load_data` when
-        the server can be reached. False never uses the network.
-    verbose : bool | str | int | None
-        Log level for this call.
+    %(download)s
+    %(verbose)s
     **options
         Preprocessing options of :func:`data_fetchers.preprocess`; defaults
         ``picks='eeg', notch=60., l_freq=1.``.

@@ -75,11 +75,8 @@ def load_somato(path=None, *, download=True, verbose=None, **options):
         Folder holding ``MNE-somato-data`` (or that folder itself). None: the
         environment variable ``CDL_DATA_SOMATO``, then MNE's config
         ``MNE_DATASETS_SOMATO_PATH`` or ``MNE_DATA``, then ``~/mne_data``.
-    download : bool
-        Download with :func:`mne.datasets.somato.data_path` when the data are
-        missing and the server can be reached. False never uses the network.
-    verbose : bool | str | int | None
-        Log level for this call.
+    %(download)s
+    %(verbose)s
     **options
         Preprocessing options of :func:`data_fetchers.preprocess`; defaults
         ``picks='grad', notch=[50, 100], l_freq=2., sfreq=150., n_splits=10,
@@ -107,11 +104,8 @@ def load_sample(path=None, *, download=True, verbose=None, **options):
         Folder holding ``MNE-sample-data`` (or that folder itself). None: the
         environment variable ``CDL_DATA_SAMPLE``, then MNE's config
         ``MNE_DATASETS_SAMPLE_PATH`` or ``MNE_DATA``, then ``~/mne_data``.
-    download : bool
-        Download with :func:`mne.datasets.sample.data_path` when the data are
-        missing and the server can be reached. False never uses the network.
-    verbose : bool | str | int | None
-        Log level for this call.
+    %(download)s
+    %(verbose)s
     **options
         Preprocessing options of :func:`data_fetchers.preprocess`; defaults
         ``picks='grad', notch=[60, 120, 180], l_freq=2., sfreq=150.,

@@ -23,8 +23,7 @@ def load_recording(path, *, montage=None, verbose=None, **options):
         (EDF files often write ``'Fc5.'``), rename the matches to the standard
         spelling and set that montage; nothing is changed when fewer than
         three names match.
-    verbose : bool | str | int | None
-        Log level for this call.
+    %(verbose)s
     **options
         Preprocessing options of :func:`data_fetchers.preprocess` (``picks``,
         ``notch``, ``l_freq``, ``h_freq``, ``sfreq``, ``n_splits``,

@@ -13,6 +13,7 @@ gradient, each atom in the unit ball).
 """
 import numpy as np
 
+from cdl.learn import Encoder
 from cdl.utils.validation import check_random_state
 
 
@@ -100,7 +101,7 @@ def init_image_atoms(X, n_atoms, atom_shape, random_state=None):
     return D / np.where(norms > 0, norms, 1.)[:, None, None, None]
 
 
-class PackedImageEncoder:
+class PackedImageEncoder(Encoder):
     """A :class:`dicod.DistributedEncoder` on images, seen with packed atoms.
 
     Parameters
@@ -139,6 +140,10 @@ class PackedImageEncoder:
     def z(self):
         return self.encoder.z
 
+    def track(self, cost=False, lambda_max=False):
+        super().track(cost=cost, lambda_max=lambda_max)
+        self.encoder.track(cost=cost, lambda_max=lambda_max)
+
     def set_D(self, D_packed):
         self.D = np.ascontiguousarray(D_packed)
         self.encoder.set_D(unpack(self.D, self.atom_shape))
@@ -164,3 +169,15 @@ class PackedImageEncoder:
 
     def get_z_hat(self):
         return self.encoder.get_z_hat()
+
+    def set_z(self, z):
+        """Replace the activations, shape (n_trials, n_atoms, height, width)."""
+        self.encoder.set_z(z)
+
+    def add_atom(self):
+        raise TypeError("Atoms are not added one by one on images: greedy "
+                        "learning takes 1-D signals.")
+
+    def residual_window(self, n_times_atom):
+        raise TypeError("Atoms are not added one by one on images: greedy "
+                        "learning takes 1-D signals.")

@@ -88,6 +88,10 @@ class DistributedEncoder(Encoder):
         self.reg = None
         self.cluster = None
         self._closed = False
+        # Answers the workers gave with the last change (see _known), and the
+        # reg not sent yet (it travels with the next command that needs it).
+        self._known = {}
+        self._reg_sent = True
 
     # -- life cycle -------------------------------------------------------------
     def __enter__(self):
@@ -127,6 +131,7 @@ class DistributedEncoder(Encoder):
         workers are killed.
         """
         self._workers.__exit__(*(exc or (None, None, None)))
+        self._known = {}
         if self.cluster is not None:
             self.cluster, self._closed = None, True
 
@@ -140,19 +145,43 @@ class DistributedEncoder(Encoder):
         return self._n_atoms
 
     def set_D(self, D):
-        """Set the dictionary used by the next z-step."""
+        """Set the dictionary used by the next z-step (one round trip; with it
+        come the cost and lambda_max when :meth:`track` asked for them)."""
         self.D = np.ascontiguousarray(D, dtype=float)
-        self._command("set_D", D=self.D)
+        report = [name for name in ("cost", "lambda_max") if self.tracked[name]]
+        if "cost" in report:
+            self._send_reg()
+        replies = self._command("set_D", D=self.D, report=report)
+        # The statistics and the l1 depend on z and reg only: they stay.
+        known = {k: v for k, v in self._known.items()
+                 if k in ("stats", "stats_trials", "l1")}
+        known.update(self._combine(replies, report))
+        if "cost" in known:
+            known["total_cost"] = known.pop("cost")
+        self._known = known
 
     def set_reg(self, reg):
-        """Set the regularisation, an array of shape (n_atoms,)."""
-        self.reg = np.asarray(reg, dtype=float)
-        self._command("set_reg", reg=self.reg)
+        """Set the regularisation, an array of shape (n_atoms,).
+
+        Nothing is sent now: the workers receive it with the next z-step (or
+        the next command that needs it).
+        """
+        reg = np.asarray(reg, dtype=float)
+        if self.reg is None or not np.array_equal(reg, self.reg):
+            self.reg, self._reg_sent = reg, False
+            self._known.pop("total_cost", None)
+            self._known.pop("l1", None)
+
+    def _send_reg(self):
+        if not self._reg_sent:
+            self._command("set_reg", reg=self.reg)
+            self._reg_sent = True
 
     def set_z(self, z):
         """Replace the activations (used to resume from a checkpoint)."""
         z = np.asarray(z, dtype=float)
         z4 = z[:, :, None, :] if len(self.atom_shape) == 1 else z
+        self.start()
         expected = (self.problem.n_trials, z.shape[1]) + self.problem.valid_shape2
         if z4.shape != expected:
             raise ValueError(f"z must have shape {expected[:2]} + valid shape, got "
@@ -160,55 +189,99 @@ class DistributedEncoder(Encoder):
         # Contiguous pieces travel as raw MPI buffers, not in a pickle.
         per_worker = [dict(z=np.ascontiguousarray(z4[box_slice(self.seg.window(i))]))
                       for i in range(self.seg.n_workers)]
-        self.start()
         self.cluster.command("set_z", per_worker=per_worker)
         self._n_atoms = z.shape[1]
+        self._known = {}
 
     def add_atom(self):
         """Append a row of zero activations for a new atom (greedy learning)."""
         self._command("add_atom")
         self._n_atoms += 1
+        self._known = {}
 
     def lambda_max(self, per_atom=False):
         """lambda_max of the signal for the current dictionary."""
-        values = np.max(self._command("lambda_max"), axis=0)
+        if "lambda_max" in self._known:
+            values = self._known["lambda_max"]
+        else:
+            values = np.max(self._command("lambda_max"), axis=0)
         return values if per_atom else float(values.max())
 
     def compute_z(self, trials=None):
         """Run the distributed z-step, warm-started from the current activations.
 
+        One round trip: the workers receive the regularisation with the solve
+        and reply, after it, with the cost, the l1 and the sufficient
+        statistics of the encoded trials (and the cost of all trials when
+        tracked).
+
         Returns
         -------
         info : dict
-            ``objective`` (of the encoded trials), ``n_updates``... (see
-            :func:`dicod.dicod`).
+            ``objective`` (of the encoded trials), ``l1`` (of all trials),
+            ``n_updates``... (see :func:`dicod.dicod`).
         """
         self.start()
         trials = None if trials is None else [int(n) for n in trials]
+        report = ["cost", "l1", "stats"]
+        if self.tracked["cost"] and trials is not None:
+            report.append("total_cost")
         t_start = time.perf_counter()
-        results, reason = self.cluster.solve(timeout=self.timeout, trials=trials,
-                                             **self._solve)
+        results, reason = self.cluster.solve(
+            timeout=self.timeout, trials=trials, report=report,
+            reg=None if self._reg_sent else self.reg, **self._solve)
+        self._reg_sent = True
         wall = time.perf_counter() - t_start
-        cost = sum(self.cluster.command("get_cost", trials=trials))
-        return summarize(results, reason, cost, wall, warn_early_stop=False)
+        known = self._combine(results, report)
+        known["stats_trials"] = trials
+        if trials is None:
+            known["total_cost"] = known["cost"]
+        info = summarize(results, reason, known.pop("cost"), wall,
+                         warn_early_stop=False)
+        info["l1"] = known["l1"]
+        self._known = known
+        return info
+
+    @staticmethod
+    def _combine(replies, names):
+        """Sum the workers' answers (the maximum of their lambda_max)."""
+        known = {}
+        for name in names:
+            values = [reply[name] for reply in replies]
+            if name == "lambda_max":
+                known[name] = np.max(values, axis=0)
+            elif name == "stats":
+                known[name] = (sum(v[0] for v in values), sum(v[1] for v in values))
+            else:
+                known[name] = float(sum(values))
+        return known
 
     def get_sufficient_statistics(self, trials=None):
         """``ztz`` and ``ztX`` summed over the given trials and all workers."""
-        stats = self._command("get_stats",
-                              trials=None if trials is None else list(trials))
-        ztz = sum(s[0] for s in stats)
-        ztX = sum(s[1] for s in stats)
+        trials = None if trials is None else [int(n) for n in trials]
+        if "stats" in self._known and self._known["stats_trials"] == trials:
+            ztz, ztX = self._known["stats"]
+        else:
+            stats = self._command("get_stats", trials=trials)
+            ztz = sum(s[0] for s in stats)
+            ztX = sum(s[1] for s in stats)
         if len(self.atom_shape) == 1:
             return ztz[:, :, 0, :], ztX[:, :, 0, :]
         return ztz, ztX
 
     def get_l1(self, trials=None):
         """Sum of ``reg_k * |z_k|`` over the given trials."""
+        if trials is None and "l1" in self._known:
+            return self._known["l1"]
+        self._send_reg()
         return float(sum(self._command(
             "get_l1", trials=None if trials is None else list(trials))))
 
     def get_cost(self):
         """Objective of the current dictionary and activations."""
+        if "total_cost" in self._known:
+            return self._known["total_cost"]
+        self._send_reg()
         return float(sum(self._command("get_cost")))
 
     def get_z_hat(self):
@@ -217,11 +290,6 @@ class DistributedEncoder(Encoder):
         z4 = gather_z(self.cluster, (self.problem.n_trials, self._n_atoms)
                       + self.problem.valid_shape2)
         return z4[:, :, 0, :] if len(self.atom_shape) == 1 else z4
-
-    @property
-    def z(self):
-        """The activations (gathered from the workers at each access)."""
-        return self.get_z_hat()
 
     def residual_window(self, n_times_atom):
         """Window of the residual with the largest energy (1-D signals).

@@ -177,10 +177,12 @@ class Worker:
         return dict(pid=os.getpid(), host=socket.gethostname(),
                     window=self.window)
 
-    def cmd_set_D(self, D):
-        """Use a new dictionary (g is recomputed at the next solve)."""
+    def cmd_set_D(self, D, report=()):
+        """Use a new dictionary (g is recomputed at the next solve), and
+        return the quantities named in ``report`` (see :meth:`report`)."""
         self.atoms = Atoms(D, self.X.shape[1])
         self.g_ok[:] = False
+        return self.report(report, None)
 
     def cmd_set_reg(self, reg):
         reg = np.asarray(reg, dtype=float)
@@ -255,10 +257,36 @@ class Worker:
         g[self.ext[0]:self.ext[1], start:stop] = beta.transpose(1, 2, 0)
 
     def cmd_solve(self, trials, tol, max_iter, strategy, soft_lock, lock_eps, seed,
-                  max_passes, status_interval):
-        """Run LGCD with the neighbours until the root says the solve is over."""
-        return Solve(self, self._trials(trials), tol, max_iter, strategy,
-                      soft_lock, lock_eps, seed, max_passes, status_interval).run()
+                  max_passes, status_interval, reg=None, report=()):
+        """Run LGCD with the neighbours until the root says the solve is over.
+
+        ``reg`` (if given) is set first; the reply holds the solve's
+        statistics and the quantities named in ``report`` (see
+        :meth:`report`), computed after the solve.
+        """
+        if reg is not None:
+            self.cmd_set_reg(reg)
+        result = Solve(self, self._trials(trials), tol, max_iter, strategy,
+                       soft_lock, lock_eps, seed, max_passes,
+                       status_interval).run()
+        with self.pulse:
+            result.update(self.report(report, trials))
+        return result
+
+    def report(self, names, trials):
+        """What the root asked to receive with a command, so that a learning
+        iteration takes two round trips: ``cost`` and ``stats`` (of
+        ``trials``), ``l1`` and ``total_cost`` (of all trials) and
+        ``lambda_max``."""
+        compute = dict(cost=lambda: self.cmd_get_cost(trials),
+                       total_cost=self.cmd_get_cost, l1=self.cmd_get_l1,
+                       stats=lambda: self.cmd_get_stats(trials),
+                       lambda_max=self.cmd_lambda_max)
+        unknown = set(names) - set(compute)
+        if unknown:
+            raise ValueError(f"Unknown report {sorted(unknown)}; known are "
+                             f"{sorted(compute)}.")
+        return {name: compute[name]() for name in names}
 
     def cmd_get_z(self, trials=None):
         """Non-zero activations of the own box: global indices and values."""

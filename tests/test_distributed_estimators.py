@@ -53,6 +53,36 @@ def test_dicod_z_step_learns_the_same_atoms(cls, signal):
     np.testing.assert_allclose(obj, dist.pobj_[-1], rtol=1e-9)
 
 
+@pytest.mark.parametrize("cls, kwargs", [
+    (BatchCDL, {}), (BatchCDL, dict(lmbd_max="shared")),
+    (BatchCDL, dict(lmbd_max="per_atom")), (OnlineCDL, dict(batch_size=1))])
+def test_an_iteration_takes_two_round_trips(cls, kwargs, signal, monkeypatch):
+    """The loop asks the workers twice per iteration: solve, then set_D."""
+    from dicod._root import Cluster
+    calls = []
+    command, solve = Cluster.command, Cluster.solve
+
+    def counted_command(self, name, **kw):
+        calls.append(name)
+        return command(self, name, **kw)
+
+    def counted_solve(self, **kw):
+        calls.append("solve")
+        return solve(self, **kw)
+
+    monkeypatch.setattr(Cluster, "command", counted_command)
+    monkeypatch.setattr(Cluster, "solve", counted_solve)
+    n_calls = {}
+    for n_iter in (2, 5):
+        del calls[:]
+        cls(3, 32, n_iter=n_iter, eps=0., solver_z="dicod", n_workers=2,
+            backend="local", random_state=0, callback=lambda *a: False,
+            **kwargs).fit(signal)
+        assert calls.count("get_z") == 1  # the final z_hat_, not the callback's
+        n_calls[n_iter] = len(calls)
+    assert (n_calls[5] - n_calls[2]) / 3 <= 2, calls
+
+
 def test_dicod_transform_matches_sequential_solver(signal):
     model = BatchCDL(3, 32, n_iter=3, solver_z="dicod", n_workers=2,
                      backend="local", solver_z_kwargs=TIGHT,

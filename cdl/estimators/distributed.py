@@ -1,30 +1,53 @@
 """DiCoDiLe: BatchCDL with its z-step distributed over DICOD workers."""
+from cdl.utils.docs import fill_doc
+
 from .batch import BatchCDL
 
 
+@fill_doc
 class DiCoDiLe(BatchCDL):
     """:class:`cdl.BatchCDL` whose z-step is distributed over DICOD workers.
 
-    The same as ``cdl.BatchCDL(..., solver_z='dicod')``: parameters are those
-    of :class:`cdl.BatchCDL` but ``solver_z``, ``n_jobs``, ``dtype`` and
-    ``chunk_len``, plus:
+    The same as ``cdl.BatchCDL(..., solver_z='dicod')``, with the options of
+    the workers (``hostfile``, ``worker_timeout``); the z-step computes in
+    float64 on the whole signal (no ``n_jobs``, ``dtype``, ``chunk_len``).
+    ``transform`` encodes with :func:`dicod.dicod`.
 
     Parameters
     ----------
+    %(n_atoms)s
+    %(n_times_atom)s
+    %(reg)s
+    %(n_iter)s
     n_workers : int | None
-        Number of DICOD workers (None: see :class:`cdl.BatchCDL`).
-    backend : 'auto' | 'spawn' | 'mpirun' | 'local'
-        How workers are started (see :func:`dicod.dicod`).
-    hostfile : path-like | None
-        Hosts for spawned workers.
-    worker_timeout : float
-        Seconds a worker may stay silent before it is declared dead.
+        Number of DICOD workers (None: the other ranks under ``mpirun``,
+        else one per CPU core).
+    solver_z_kwargs : dict | None
+        ``tol`` (default 1e-3), ``max_iter`` (default 1000), ``strategy``,
+        ``soft_lock`` and ``timeout`` (see :func:`dicod.dicod`).
+    %(unbiased_z_hat)s
+    %(solver_d)s
+    %(solver_d_kwargs)s
+    %(rank1)s
+    %(window)s
+    %(uv_constraint)s
+    %(lmbd_max)s
+    %(eps)s
+    %(D_init)s
+    %(positive)s
+    %(sort_atoms)s
+    %(callback)s
+    %(random_state)s
+    %(backend)s
+    %(hostfile)s
+    %(worker_timeout)s
+    %(verbose_estimator)s
+    %(checkpoint)s
+    %(checkpoint_every)s
 
-    Notes
-    -----
-    ``solver_z_kwargs`` takes ``tol``, ``max_iter``, ``strategy``,
-    ``soft_lock`` and ``timeout``. Fitted attributes are those of
-    :class:`cdl.BatchCDL`; ``transform`` encodes with :func:`dicod.dicod`.
+    Attributes
+    ----------
+    %(cdl_attributes)s
     """
 
     def __init__(self, n_atoms, n_times_atom, reg=0.1, n_iter=60, n_workers=2,

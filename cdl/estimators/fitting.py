@@ -17,13 +17,13 @@ from cdl.learn.checkpoint import (
     check_checkpoint_path,
     check_resumable,
     fingerprint,
-    jsonable_params,
     read_checkpoint,
     write_checkpoint,
 )
 from cdl.model.objective import compute_ztz
 from cdl.model.shapes import to_full_rank
 from cdl.utils.log import logger
+from cdl.utils.params import jsonable_params
 from cdl.utils.validation import check_dtype, check_random_state, check_X
 
 from .checks import validate_params

@@ -1,16 +1,25 @@
 """GreedyCDL: atoms added one by one where the residual is largest."""
-from cdl.dictionary.init import init_dictionary
+from cdl.dictionary import init_dictionary
+from cdl.utils.docs import fill_doc
 
 from .base import _BaseCDL
 
 
+@fill_doc
 class GreedyCDL(_BaseCDL):
     """Dictionary learning that adds atoms one by one at the largest residual.
 
     The first atom comes from ``D_init``; each new atom is the residual window
     of largest energy (its rank-1 approximation when ``rank1``). Atoms are
-    added evenly over ``n_iter`` iterations. Parameters and attributes are
-    those of :class:`BatchCDL`.
+    added evenly over ``n_iter`` iterations.
+
+    Parameters
+    ----------
+    %(cdl_params)s
+
+    Attributes
+    ----------
+    %(cdl_attributes)s
     """
 
     def _learning_schedule(self, rng):

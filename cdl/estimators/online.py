@@ -1,22 +1,27 @@
 """OnlineCDL: dictionary learning on minibatches of trials."""
+from cdl.utils.docs import fill_doc
 from cdl.utils.validation import check_int, check_option, check_scalar
 
 from .base import _BaseCDL
 
 
+@fill_doc
 class OnlineCDL(_BaseCDL):
     """Dictionary learning on minibatches of trials with forgetting.
 
-    Parameters are those of :class:`BatchCDL`, plus:
-
     Parameters
     ----------
+    %(cdl_params)s
     alpha : float
         Forgetting factor in [0, 1] of the accumulated statistics.
     batch_size : int
         Number of trials per iteration.
     batch_selection : 'random' | 'cyclic'
         How trials are chosen.
+
+    Attributes
+    ----------
+    %(cdl_attributes)s
     """
 
     def __init__(self, n_atoms, n_times_atom, reg=0.1, n_iter=60, n_jobs=1,

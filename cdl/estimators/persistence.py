@@ -7,7 +7,7 @@ puts in it and how it is rebuilt (the classes are given by
 import numpy as np
 
 from cdl.io.model_file import read_model_file, read_model_metadata, write_model_file
-from cdl.learn.checkpoint import jsonable_params
+from cdl.utils.params import jsonable_params
 
 
 def save_estimator(model, fname, overwrite=False, metadata=None):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cdl.utils.files import write_npz_atomic
+
 #: Version of the model file layout written by :func:`write_model_file`.
 FORMAT_VERSION = 1
 _FORMAT = "cdl-meeg model"
@@ -166,21 +168,8 @@ def write_model_file(fname, arrays, params, info=None, overwrite=False, *,
         metadata=_to_json({} if metadata is None else metadata, "metadata"),
         arrays={k: dict(dtype=v.dtype.str, shape=list(v.shape))
                 for k, v in data.items()})
-    _write(fname, data, header)
+    write_npz_atomic(fname, data, header, _HEADER)
     return fname
-
-
-def _write(fname, data, header):
-    """Write arrays and header atomically (a temporary file, then a rename)."""
-    data = {**data, _HEADER: np.array(json.dumps(header))}
-    tmp = fname.with_name(f".{fname.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fid:
-            np.savez(fid, **data)
-        os.replace(tmp, fname)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def read_model_file(fname):
@@ -255,7 +244,7 @@ def set_model_metadata(fname, metadata):
     fname = _check_fname(fname, must_exist=True)
     arrays, header = _read(fname, with_arrays=True)
     header["metadata"] = _to_json(metadata, "metadata")
-    _write(fname, arrays, header)
+    write_npz_atomic(fname, arrays, header, _HEADER)
     return fname
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cdl.utils.files import write_npz_atomic
+
 FORMAT = "cdl-checkpoint"
 FORMAT_VERSION = 1
 _HEADER = "__header__"
@@ -104,32 +106,7 @@ def write_checkpoint(fname, state, meta):
                   z_shape=[int(s) for s in z.shape], z_dtype=z.dtype.str,
                   n_iter=int(state["n_iter"]), reg_scale=float(state["reg_scale"]),
                   stopped=bool(state["stopped"]), rng=rng, meta=meta)
-    arrays[_HEADER] = np.array(json.dumps(header))
-    tmp = fname.with_name(f".{fname.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fid:
-            np.savez(fid, **arrays)
-            fid.flush()
-            os.fsync(fid.fileno())
-        os.replace(tmp, fname)
-        _fsync_folder(fname.parent)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return fname
-
-
-def _fsync_folder(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover (e.g. Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+    return write_npz_atomic(fname, arrays, header, _HEADER)
 
 
 def read_checkpoint(fname):
@@ -207,27 +184,3 @@ def check_resumable(meta, expected, fname):
         raise CheckpointError(f"resume={str(fname)!r} was written with other "
                          f"parameters: {details}. Use the same parameters (only "
                          f"{', '.join(RESUMABLE_CHANGES)} may change).")
-
-
-def jsonable_params(params):
-    """Parameters as JSON values; arrays are replaced by their hash."""
-    out = {}
-    for key, value in params.items():
-        if callable(value) and not isinstance(value, type):
-            continue
-        if isinstance(value, np.ndarray):
-            value = dict(array_hash=hashlib.blake2b(
-                np.ascontiguousarray(value).tobytes(), digest_size=16).hexdigest(),
-                shape=list(value.shape))
-        elif isinstance(value, os.PathLike):
-            value = str(value)
-        elif isinstance(value, np.generic):
-            value = value.item()
-        elif isinstance(value, np.random.RandomState):
-            value = "RandomState"
-        try:
-            json.dumps(value)
-        except TypeError:
-            value = repr(value)
-        out[key] = value
-    return json.loads(json.dumps(out))

@@ -105,6 +105,7 @@ class ChunkedEncoder(Encoder):
                                  self.positive, self.seg_len, counts)
         self._z = z
         counts["objective"] = self.get_cost() if trials is None else np.nan
+        counts["l1"] = self.get_l1()
         return counts
 
     def _trials(self, trials):

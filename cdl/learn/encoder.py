@@ -37,6 +37,9 @@ class Encoder(ABC):
         The regularisation given to :meth:`set_reg`.
     """
 
+    #: What the learning loop asks after each change (see :meth:`track`).
+    tracked = dict(cost=False, lambda_max=False)
+
     def __enter__(self):
         return self
 
@@ -55,6 +58,17 @@ class Encoder(ABC):
         A copy, or the encoder's own array (do not modify it).
         """
         return self.get_z_hat()
+
+    def track(self, cost=False, lambda_max=False):
+        """Say what the learning loop will ask after each change.
+
+        The loop asks :meth:`get_cost` after each z-step and each
+        :meth:`set_D` when ``cost``, and :meth:`lambda_max` after each
+        :meth:`set_D` when ``lambda_max``. An encoder whose questions are
+        round trips to workers computes these with the change itself; the
+        others need not do anything.
+        """
+        self.tracked = dict(cost=bool(cost), lambda_max=bool(lambda_max))
 
     @abstractmethod
     def set_D(self, D):
@@ -107,7 +121,9 @@ class Encoder(ABC):
         Returns
         -------
         info : dict
-            At least ``objective``: the objective of the encoded trials.
+            At least ``objective``, the objective of the encoded trials, and
+            ``l1``, the sum of ``reg_k * |z_k|`` over all trials after the
+            z-step (what :meth:`get_l1` would return).
         """
 
     @abstractmethod
@@ -140,3 +156,44 @@ class Encoder(ABC):
         -------
         window : ndarray of shape (n_channels, n_times_atom)
         """
+
+
+class LazyActivations(np.lib.mixins.NDArrayOperatorsMixin):
+    """An encoder's activations, read from it when first used.
+
+    Given to the learning loop's callback: a distributed encoder gathers its
+    workers' activations only if the callback looks at them. It behaves as
+    an ndarray (attributes, indexing, arithmetic and numpy functions), and
+    ``np.asarray`` gives the array itself.
+    """
+
+    def __init__(self, encoder):
+        self._encoder = encoder
+        self._array = None
+
+    def __array__(self, dtype=None, copy=None):
+        if self._array is None:
+            self._array = self._encoder.z
+        return self._array if dtype is None else self._array.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = [np.asarray(x) if isinstance(x, LazyActivations) else x
+                  for x in inputs]
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(np.asarray(self), name)
+
+    def __getitem__(self, index):
+        return np.asarray(self)[index]
+
+    def __len__(self):
+        return len(np.asarray(self))
+
+    def __iter__(self):
+        return iter(np.asarray(self))
+
+    def __repr__(self):
+        return repr(np.asarray(self))

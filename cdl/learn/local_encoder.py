@@ -93,6 +93,7 @@ class LocalEncoder(Encoder):
             self.X[idx], self.D, self.reg, solver=self.solver, z0=self._z[idx],
             positive=self.positive, n_jobs=self.n_jobs, DtD=self._DtD, **kwargs)
         self._z[idx] = z
+        info["l1"] = self.get_l1()
         return info
 
     def get_sufficient_statistics(self, trials=None):

@@ -15,6 +15,8 @@ from cdl.model.shapes import is_rank1, split_uv
 from cdl.utils.interrupt import is_interrupt, stop_process_workers
 from cdl.utils.log import logger, show_progress, warn
 
+from .encoder import LazyActivations
+
 LMBD_MAX = ("fixed", "scaled", "per_atom", "shared")
 
 
@@ -70,7 +72,10 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     n_atoms : int | None
         Greedy learning: final number of atoms.
     callback : callable | None
-        ``callback(X, D_hat, z_hat, pobj)``; returning True stops learning.
+        ``callback(X, D_hat, z_hat, pobj)`` after each iteration; returning
+        True stops learning. ``z_hat`` behaves as an ndarray but is read from
+        the encoder (gathered from the workers of a distributed one) only
+        when the callback uses it.
     random_state : RandomState
         Used by the online batch selection (and by ``new_atom``); its state is
         part of the checkpoints.
@@ -105,6 +110,9 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     add_at = Counter(np.linspace(0, n_iter, n_atoms, endpoint=False).astype(int)
                      if greedy else [])
     add_at[0] -= 1
+    # What the loop will ask after each z-step and d-step: an encoder whose
+    # questions are round trips to workers answers them with the change.
+    encoder.track(cost=online, lambda_max=lmbd_max in ("shared", "per_atom"))
     if state is None:
         D = D_init.copy()
         encoder.set_D(apply_window(D, window, n_channels))
@@ -154,7 +162,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             in_d_step = True  # from here the activations are ahead of boundary
             times.append(time.perf_counter() - t_start)
             pobj.append(encoder.get_cost() if online else info["objective"])
-            if encoder.get_l1() == 0 and not greedy:
+            l1 = info["l1"]  # of all trials: unchanged by the d-step
+            if l1 == 0 and not greedy:
                 warn("All activations are zero: reg is too large for this "
                      "dictionary. Learning stopped.")
                 n_done, stopped = ii + 1, True
@@ -171,15 +180,15 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                 pobj.append(encoder.get_cost())
             else:
                 pobj.append(data_fit_from_stats(
-                    encoder.D, ztz, ztX, encoder.XtX, n_channels)
-                    + encoder.get_l1())
+                    encoder.D, ztz, ztX, encoder.XtX, n_channels) + l1)
             n_done = ii + 1
             progress.update(1)
             progress.set_postfix(objective=f"{pobj[-1]:.4e}")
             logger.debug("iteration %d: objective %.6e", ii + 1, pobj[-1])
             boundary, in_d_step = snapshot(False), False
             stopped = bool(
-                (callback is not None and callback(encoder.X, D, encoder.z, pobj))
+                (callback is not None and callback(encoder.X, D,
+                                                   LazyActivations(encoder), pobj))
                 or _converged(pobj, eps, greedy and (ii + 1) <= max(
                     [i for i, n in add_at.items() if n > 0] or [0])))
             boundary["stopped"] = stopped

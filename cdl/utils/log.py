@@ -5,6 +5,8 @@ import inspect
 import logging
 import warnings
 
+from .docs import fill_doc
+
 logger = logging.getLogger("cdl")
 if not logger.handlers:
     _handler = logging.StreamHandler()
@@ -59,18 +61,11 @@ def use_log_level(verbose):
         logger.setLevel(old)
 
 
-_VERBOSE_DOC = """verbose : bool | int | str | None
-        Log level for this call: True or 'INFO' shows progress, False or
-        'WARNING' hides it; None keeps the current level
-        (see :func:`cdl.set_log_level`)."""
-
-
 def verbose(func):
     """Decorate ``func`` so that its ``verbose`` argument sets the log level."""
     signature = inspect.signature(func)
 
-    if func.__doc__:
-        func.__doc__ = func.__doc__.replace("%(verbose)s", _VERBOSE_DOC)
+    fill_doc(func)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -3,7 +3,12 @@
 Parameters are the arguments of ``__init__``, stored unchanged under their
 own names (checked in ``fit``, as scikit-learn asks).
 """
+import hashlib
 import inspect
+import json
+import os
+
+import numpy as np
 
 
 class ParamsMixin:
@@ -59,3 +64,27 @@ class ParamsMixin:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
                          if shown is None or k in shown)
         return f"{type(self).__name__}({args})"
+
+
+def jsonable_params(params):
+    """Parameters as JSON values; arrays are replaced by their hash."""
+    out = {}
+    for key, value in params.items():
+        if callable(value) and not isinstance(value, type):
+            continue
+        if isinstance(value, np.ndarray):
+            value = dict(array_hash=hashlib.blake2b(
+                np.ascontiguousarray(value).tobytes(), digest_size=16).hexdigest(),
+                shape=list(value.shape))
+        elif isinstance(value, os.PathLike):
+            value = str(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.random.RandomState):
+            value = "RandomState"
+        try:
+            json.dumps(value)
+        except TypeError:
+            value = repr(value)
+        out[key] = value
+    return json.loads(json.dumps(out))
