@@ -30,9 +30,9 @@ if "CDL_DATA_EEGBCI" not in os.environ and _shared_eegbci.is_dir():
 # EEGBCI examples are shown without running when the runs are not on disk
 # (see docs/_ext/cdl_docs.py).
 
-import cdl  # noqa: E402
-
 from cdl_docs import not_run_examples  # noqa: E402
+
+import cdl  # noqa: E402
 
 # -- Project information -------------------------------------------------------
 project = "cdl-meeg"
@@ -110,7 +110,8 @@ sphinx_gallery_conf = {
     "show_signature": False,
     "min_reported_time": 1,
     "promote_jupyter_magic": False,
-    "write_computation_times": True,
+    # False: the run-time pages load jQuery and DataTables from the network.
+    "write_computation_times": False,
 }
 _not_run = not_run_examples(ROOT / "examples")
 if _not_run:
