@@ -147,21 +147,39 @@ html_sidebars = {"index": [], "install": [], "changelog": [], "cite": [],
 
 
 # -- TEMPORARY docstring workarounds (remove once the docstrings are fixed) ---
-# Each entry: (object name, text in its docstring, replacement). They only
-# change what Sphinx renders; the code is untouched. Listed in the hand-over
-# of the docs branch.
-# EDIT HERE when the docstring is fixed in the code.
-DOCSTRING_WORKAROUNDS = [
-    # ``n_iter_`` in a numpydoc type is read by docutils as a link target
-    # ("Unknown target name: n_iter"): cdl/dripp/estimator.py, DriPP.loglik_.
+# They only change what Sphinx renders; the code is untouched. Each is listed
+# in the hand-over of the docs branch. EDIT HERE when the code is fixed.
+#
+# 1. ``n_iter_`` in a numpydoc type is read by docutils as a link target
+#    ("ERROR: Unknown target name: n_iter", fails the build):
+#    cdl/dripp/estimator.py, DriPP docstring, attribute ``loglik_``.
+DOCSTRING_REPLACEMENTS = [
     ("cdl.dripp.DriPP", "(n_iter_ + 1, n_atoms)", "(``n_iter_ + 1``, n_atoms)"),
 ]
 
 
+def _fix_verbose_indent(lines):
+    """2. ``%(verbose)s`` (cdl/_logging.py, ``_VERBOSE_DOC``) is indented for
+    module-level functions: in methods (``fit``, ``transform`` of every
+    estimator) its description lands at the level of the parameter names and
+    numpydoc reads each line as a new parameter. Indent it under ``verbose``.
+    """
+    for i, line in enumerate(lines):
+        if line.strip() != "verbose : bool | int | str | None":
+            continue
+        indent = len(line) - len(line.lstrip())
+        for j in range(i + 1, len(lines)):
+            text = lines[j]
+            if not text.strip() or len(text) - len(text.lstrip()) != indent:
+                break
+            lines[j] = "    " + text
+
+
 def _docstring_workarounds(app, what, name, obj, options, lines):
-    for target, old, new in DOCSTRING_WORKAROUNDS:
+    for target, old, new in DOCSTRING_REPLACEMENTS:
         if name == target:
             lines[:] = [line.replace(old, new) for line in lines]
+    _fix_verbose_indent(lines)
 
 
 def setup(app):
