@@ -37,7 +37,8 @@ import cdl  # noqa: E402
 # -- Project information -------------------------------------------------------
 project = "cdl-meeg"
 author = "cdl-meeg developers"
-copyright = f"2026-{time.strftime('%Y')}, {author}"
+_year = time.strftime("%Y")
+copyright = f"{'2026' if _year == '2026' else '2026-' + _year}, {author}"
 release = cdl.__version__
 version = ".".join(release.split(".")[:2])
 

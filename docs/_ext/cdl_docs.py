@@ -75,11 +75,6 @@ def not_run_examples(examples_dir):
 
 
 # -- API reference --------------------------------------------------------------
-def _summary(module):
-    doc = inspect.getdoc(module) or ""
-    return doc.split("\n\n")[0].replace("\n", " ")
-
-
 def _kind(obj):
     if inspect.isclass(obj):
         return "exception" if issubclass(obj, BaseException) else "class"
@@ -102,11 +97,8 @@ def api_rst(packages):
         "modules inside the packages may move between versions; these names "
         "stay). Shapes and conventions are those of :doc:`/user_guide/model`.",
         "",
-        ".. note::", "",
-        "   ``dicod.DiCoDiLe`` is to move to ``cdl.DiCoDiLe`` (it is "
-        "``cdl.BatchCDL(..., solver_z='dicod')``); the name in ``dicod`` "
-        "will keep working for a while.", "",
     ]
+    lines += _dicodile_note(packages)
     for name in packages:
         module = importlib.import_module(name)
         public = list(getattr(module, "__all__", []))
@@ -126,6 +118,21 @@ def api_rst(packages):
                       "   :nosignatures:", ""]
             lines += [f"   {n}" for n in names] + [""]
     return "\n".join(lines) + "\n"
+
+
+def _dicodile_note(packages):
+    """Where ``DiCoDiLe`` lives: it moves from ``dicod`` to ``cdl``."""
+    exported = {name for name in packages if "DiCoDiLe" in getattr(
+        importlib.import_module(name), "__all__", [])}
+    if exported == {"dicod"}:
+        text = ("``dicod.DiCoDiLe`` (``cdl.BatchCDL(..., solver_z='dicod')``) "
+                "is to move to ``cdl.DiCoDiLe``.")
+    elif {"cdl", "dicod"} <= exported:
+        text = ("``DiCoDiLe`` is ``cdl.DiCoDiLe``; ``dicod.DiCoDiLe`` is the "
+                "same class under its former name.")
+    else:
+        return []
+    return [".. note::", "", f"   {text}", ""]
 
 
 def public_objects(packages):
