@@ -84,11 +84,26 @@ def _project(x, n_pixels):
 
 
 def init_image_atoms(X, n_atoms, atom_shape, random_state=None):
-    """Atoms from random patches of the images, unit norm.
+    """Draw initial image atoms from random patches of the images.
+
+    Each atom is a patch of a random image at a random position, with the
+    mean of each channel removed, scaled to unit norm.
 
     Parameters
     ----------
     X : ndarray of shape (n_trials, n_channels, H, W)
+        The images.
+    n_atoms : int
+        Number of atoms.
+    atom_shape : tuple of int
+        ``(h, w)``, the shape of each atom.
+    random_state : int | RandomState | None
+        Seed of the patches' choice.
+
+    Returns
+    -------
+    D : ndarray of shape (n_atoms, n_channels, h, w)
+        The atoms, of unit Frobenius norm (a constant patch stays zero).
     """
     rng = check_random_state(random_state)
     a_h, a_w = atom_shape

@@ -21,6 +21,10 @@ from cdl.utils.validation import check_option
 from ._local_comm import start_local_workers
 from ._root import Cluster
 
+#: How workers may start: ``'spawn'`` (MPI processes spawned with
+#: ``mpiexec``), ``'mpirun'`` (the other ranks of an ``mpirun`` job),
+#: ``'local'`` (threads, for tests) or ``'auto'`` (``'mpirun'`` inside an
+#: ``mpirun`` job of several processes, else ``'spawn'``).
 BACKENDS = ("auto", "spawn", "mpirun", "local")
 
 
@@ -39,16 +43,26 @@ def resolve_backend(backend):
 
 
 def start_workers(n_workers, backend="auto", hostfile=None, worker_timeout=60.):
-    """Start ``n_workers`` workers and return the root's :class:`Cluster`.
+    """Start ``n_workers`` DICOD workers.
+
+    Most code uses :class:`dicod.WorkerPool` instead, which calls this.
 
     Parameters
     ----------
     n_workers : int
+        Number of workers.
     backend : 'auto' | 'spawn' | 'mpirun' | 'local'
+        How they start (see :data:`dicod.BACKENDS`).
     hostfile : path-like | None
         Hosts for spawned workers (MPI ``hostfile`` info key).
     worker_timeout : float
         Seconds a worker may stay silent before it is declared dead.
+
+    Returns
+    -------
+    cluster : dicod._root.Cluster
+        The root's handle on the workers; its ``close()`` ends them (those of
+        an ``mpirun`` job keep serving it).
     """
     backend = resolve_backend(backend)
     if backend == "local":
@@ -74,10 +88,17 @@ def run_mpi(func, *args, **kwargs):
     exception on rank 0 aborts the whole job. Outside ``mpirun`` (a single
     process) ``func`` just runs here.
 
+    Parameters
+    ----------
+    func : callable
+        The main function of the program.
+    *args, **kwargs
+        Its arguments.
+
     Returns
     -------
-    result : object
-        ``func``'s result.
+    object
+        The result of ``func`` (on rank 0 only).
     """
     from . import _mpi
     if _mpi.world_size() <= 1:

@@ -59,7 +59,16 @@ def _env_int(names):
 
 
 def world_size():
-    """Number of processes of the ``mpirun`` job this process belongs to (1 if none)."""
+    """Number of processes of the ``mpirun`` job this process belongs to.
+
+    Read from the launcher's environment until mpi4py is imported, so that
+    asking does not start MPI.
+
+    Returns
+    -------
+    int
+        The size of ``MPI.COMM_WORLD``; 1 outside ``mpirun``.
+    """
     if "mpi4py.MPI" in sys.modules:
         return sys.modules["mpi4py.MPI"].COMM_WORLD.Get_size()
     return _env_int(_SIZE_VARS) or 1

@@ -23,7 +23,7 @@ from .pool import default_n_workers, workers_for_call
 
 
 class DistributedEncoder(Encoder):
-    """z-step of dictionary learning distributed over DICOD workers.
+    """The z-step of dictionary learning, distributed over DICOD workers.
 
     Parameters
     ----------
@@ -31,6 +31,7 @@ class DistributedEncoder(Encoder):
         Signals (n_trials, n_channels, n_times), or images (n_trials,
         n_channels, height, width) for 2-D atoms.
     n_atoms : int
+        Number of atoms (rows of activations) at the start.
     n_times_atom : int | tuple of int
         Atom length, or atom shape ``(h, w)`` for images.
     n_workers : int | None
@@ -42,12 +43,17 @@ class DistributedEncoder(Encoder):
     positive : bool
         Non-negative activations.
     backend : 'auto' | 'spawn' | 'mpirun' | 'local'
+        How the workers start (see :data:`dicod.BACKENDS`).
     hostfile : path-like | None
+        Hosts of spawned workers (MPI hostfile); None: this machine.
     worker_timeout : float
+        Seconds a worker may stay silent before it is declared dead
+        (:class:`dicod.WorkerError`).
     pool : dicod.WorkerPool | None
         Running workers to use instead of starting new ones (``backend``,
         ``hostfile`` and ``worker_timeout`` are then the pool's).
     random_state : int | None
+        Seed of the workers' random coordinate choices (``strategy='random'``).
 
     Notes
     -----
@@ -127,8 +133,11 @@ class DistributedEncoder(Encoder):
     def close(self, *exc):
         """End the workers (spawned ones exit, a pool's go back to it).
 
-        Given an exception ``(type, value, traceback)`` (as ``__exit__``), the
-        workers are killed.
+        Parameters
+        ----------
+        *exc : type, BaseException, traceback
+            An exception being handled, as given to ``__exit__``: the workers
+            are then killed. None or nothing: they end normally.
         """
         self._workers.__exit__(*(exc or (None, None, None)))
         self._known = {}
@@ -145,8 +154,17 @@ class DistributedEncoder(Encoder):
         return self._n_atoms
 
     def set_D(self, D):
-        """Set the dictionary used by the next z-step (one round trip; with it
-        come the cost and lambda_max when :meth:`track` asked for them)."""
+        """Set the dictionary used by the next z-step.
+
+        One round trip: with it come the cost and lambda_max when
+        :meth:`track` asked for them.
+
+        Parameters
+        ----------
+        D : ndarray
+            ``uv`` of shape (n_atoms, n_channels + n_times_atom), or full-rank
+            atoms of shape ``(n_atoms, n_channels) + atom_shape``.
+        """
         self.D = np.ascontiguousarray(D, dtype=float)
         report = [name for name in ("cost", "lambda_max") if self.tracked[name]]
         if "cost" in report:
@@ -161,10 +179,15 @@ class DistributedEncoder(Encoder):
         self._known = known
 
     def set_reg(self, reg):
-        """Set the regularisation, an array of shape (n_atoms,).
+        """Set the regularisation of the next z-step.
 
         Nothing is sent now: the workers receive it with the next z-step (or
         the next command that needs it).
+
+        Parameters
+        ----------
+        reg : ndarray of shape (n_atoms,)
+            Absolute regularisation of each atom.
         """
         reg = np.asarray(reg, dtype=float)
         if self.reg is None or not np.array_equal(reg, self.reg):
@@ -178,7 +201,14 @@ class DistributedEncoder(Encoder):
             self._reg_sent = True
 
     def set_z(self, z):
-        """Replace the activations (used to resume from a checkpoint)."""
+        """Replace the activations (used to resume from a checkpoint).
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+            Activations (for images, of shape (n_trials, n_atoms,
+            height_valid, width_valid)).
+        """
         z = np.asarray(z, dtype=float)
         z4 = z[:, :, None, :] if len(self.atom_shape) == 1 else z
         self.start()
@@ -200,7 +230,18 @@ class DistributedEncoder(Encoder):
         self._known = {}
 
     def lambda_max(self, per_atom=False):
-        """lambda_max of the signal for the current dictionary."""
+        """The lambda_max of the signal for the current dictionary.
+
+        Parameters
+        ----------
+        per_atom : bool
+            One value per atom instead of their maximum.
+
+        Returns
+        -------
+        lambda_max : float | ndarray of shape (n_atoms,)
+            The largest correlation of each atom with the signal.
+        """
         if "lambda_max" in self._known:
             values = self._known["lambda_max"]
         else:
@@ -214,6 +255,11 @@ class DistributedEncoder(Encoder):
         and reply, after it, with the cost, the l1 and the sufficient
         statistics of the encoded trials (and the cost of all trials when
         tracked).
+
+        Parameters
+        ----------
+        trials : array-like of int | None
+            Trials to encode (all if None).
 
         Returns
         -------
@@ -257,7 +303,20 @@ class DistributedEncoder(Encoder):
         return known
 
     def get_sufficient_statistics(self, trials=None):
-        """``ztz`` and ``ztX`` summed over the given trials and all workers."""
+        """``ztz`` and ``ztX`` summed over the given trials and all workers.
+
+        Parameters
+        ----------
+        trials : array-like of int | None
+            Trials whose statistics are summed (all if None).
+
+        Returns
+        -------
+        ztz : ndarray of shape (n_atoms, n_atoms, 2 * n_times_atom - 1)
+            Correlations of the activations of each pair of atoms.
+        ztX : ndarray of shape (n_atoms, n_channels, n_times_atom)
+            Correlations of the activations with the signal.
+        """
         trials = None if trials is None else [int(n) for n in trials]
         if "stats" in self._known and self._known["stats_trials"] == trials:
             ztz, ztX = self._known["stats"]
@@ -270,7 +329,18 @@ class DistributedEncoder(Encoder):
         return ztz, ztX
 
     def get_l1(self, trials=None):
-        """Sum of ``reg_k * |z_k|`` over the given trials."""
+        """Sum of ``reg_k * |z_k|`` over the given trials.
+
+        Parameters
+        ----------
+        trials : array-like of int | None
+            Trials to sum over (all if None).
+
+        Returns
+        -------
+        l1 : float
+            The l1 penalty of their activations.
+        """
         if trials is None and "l1" in self._known:
             return self._known["l1"]
         self._send_reg()
@@ -278,14 +348,27 @@ class DistributedEncoder(Encoder):
             "get_l1", trials=None if trials is None else list(trials))))
 
     def get_cost(self):
-        """Objective of the current dictionary and activations."""
+        """Objective of the current dictionary and activations.
+
+        Returns
+        -------
+        cost : float
+            ``0.5 ||X - X_hat||^2 + sum_k reg_k ||z_k||_1`` over all trials.
+        """
         if "total_cost" in self._known:
             return self._known["total_cost"]
         self._send_reg()
         return float(sum(self._command("get_cost")))
 
     def get_z_hat(self):
-        """The activations, gathered from the workers."""
+        """The activations, gathered from the workers.
+
+        Returns
+        -------
+        z_hat : ndarray of shape (n_trials, n_atoms, n_times_valid)
+            A copy (for images, of shape (n_trials, n_atoms, height_valid,
+            width_valid)).
+        """
         self.start()
         z4 = gather_z(self.cluster, (self.problem.n_trials, self._n_atoms)
                       + self.problem.valid_shape2)
@@ -294,9 +377,16 @@ class DistributedEncoder(Encoder):
     def residual_window(self, n_times_atom):
         """Window of the residual with the largest energy (1-D signals).
 
+        Parameters
+        ----------
+        n_times_atom : int
+            Length of the window.
+
         Returns
         -------
         window : ndarray of shape (n_channels, n_times_atom)
+            The residual ``X - X_hat`` on that window, where greedy learning
+            adds its next atom.
         """
         if len(self.atom_shape) != 1:
             raise ValueError("residual_window is defined for 1-D signals only.")

@@ -76,7 +76,13 @@ class WorkerPool:
         return self._cluster is not None and not self._cluster.closed
 
     def start(self):
-        """Start the workers unless they run; returns the pool."""
+        """Start the workers unless they run.
+
+        Returns
+        -------
+        pool : WorkerPool
+            The pool itself, so that ``pool = WorkerPool(2).start()`` works.
+        """
         if not self.running:
             if self._finalizer is not None:  # workers ended by a failed call
                 self._finalizer.detach()
@@ -95,10 +101,27 @@ class WorkerPool:
 
     @contextmanager
     def session(self, n_workers=None):
-        """The running workers' :class:`Cluster` for one call.
+        """Lend the running workers to one call (a context manager).
 
         The workers forget the call's problem afterwards; if the call raises,
         they are ended (the next call starts new ones).
+
+        Parameters
+        ----------
+        n_workers : int | None
+            The number of workers the call asks for: None or the pool's own.
+
+        Yields
+        ------
+        cluster : dicod._root.Cluster
+            The root's handle on the workers, started if they were not.
+
+        Raises
+        ------
+        ValueError
+            If ``n_workers`` differs from the pool's.
+        RuntimeError
+            If another call is using the pool.
         """
         if n_workers is not None and n_workers != self.n_workers:
             raise ValueError(f"n_workers={n_workers} differs from the pool's "

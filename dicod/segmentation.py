@@ -37,6 +37,12 @@ class Segmentation:
         ``(n_times_atom,)`` or ``(h, w)``.
     grid : tuple of int
         Number of workers along each axis (same length as ``valid_shape``).
+
+    Notes
+    -----
+    A 1-D problem is handled as a 2-D one of height 1. The methods that take
+    a worker index ``i`` return boxes ``(h0, h1, w0, w1)`` with exclusive
+    ends, in global activation coordinates.
     """
 
     def __init__(self, valid_shape, atom_shape, grid):
@@ -71,6 +77,20 @@ class Segmentation:
         A 1-D problem is cut into ``n_workers`` segments; a 2-D one on the
         factorisation of ``n_workers`` into a grid that cuts least.
 
+        Parameters
+        ----------
+        valid_shape : tuple of int
+            ``(n_times_valid,)`` or ``(height_valid, width_valid)``.
+        atom_shape : tuple of int
+            ``(n_times_atom,)`` or ``(h, w)``.
+        n_workers : int
+            Number of workers.
+
+        Returns
+        -------
+        segmentation : Segmentation
+            The segmentation on the chosen grid.
+
         Raises
         ------
         ValueError
@@ -94,32 +114,107 @@ class Segmentation:
 
     # -- boxes ----------------------------------------------------------------
     def position(self, i):
-        """Grid position ``(row, column)`` of worker ``i``."""
+        """Grid position ``(row, column)`` of worker ``i``.
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+
+        Returns
+        -------
+        row, column : int
+            Its position on the grid of workers.
+        """
         return divmod(int(i), self.grid[1])
 
     def own(self, i):
-        """Box of the activations worker ``i`` updates."""
+        """Box of the activations worker ``i`` updates.
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+
+        Returns
+        -------
+        box : tuple of int
+            ``(h0, h1, w0, w1)``, ends excluded, in global activation
+            coordinates (``h0, h1 = 0, 1`` for a 1-D problem).
+        """
         r, c = self.position(i)
         return (self.bounds[0][r], self.bounds[0][r + 1], self.bounds[1][c],
                 self.bounds[1][c + 1])
 
     def grown(self, i, factor):
-        """Own box grown by ``factor * (a - 1)`` per side, clipped to the grid."""
+        """Own box grown by ``factor * (a - 1)`` per side, clipped to the grid.
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+        factor : int
+            How many times ``a - 1`` (atom size minus one) to grow each side.
+
+        Returns
+        -------
+        box : tuple of int
+            ``(h0, h1, w0, w1)``, ends excluded, in global activation
+            coordinates (``h0, h1 = 0, 1`` for a 1-D problem).
+        """
         h0, h1, w0, w1 = self.own(i)
         mh, mw = factor * self.margin[0], factor * self.margin[1]
         H, W = self.valid_shape
         return (max(h0 - mh, 0), min(h1 + mh, H), max(w0 - mw, 0), min(w1 + mw, W))
 
     def extended(self, i):
-        """Box where worker ``i`` keeps beta exact (own plus ghost ring)."""
+        """Box where worker ``i`` keeps beta exact (own plus ghost ring).
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+
+        Returns
+        -------
+        box : tuple of int
+            ``(h0, h1, w0, w1)``, ends excluded, in global activation
+            coordinates (``h0, h1 = 0, 1`` for a 1-D problem).
+        """
         return self.grown(i, 1)
 
     def window(self, i):
-        """Box where worker ``i`` keeps the activations exact."""
+        """Box where worker ``i`` keeps the activations exact.
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+
+        Returns
+        -------
+        box : tuple of int
+            ``(h0, h1, w0, w1)``, ends excluded, in global activation
+            coordinates (``h0, h1 = 0, 1`` for a 1-D problem).
+        """
         return self.grown(i, 2)
 
     def core(self, i):
-        """Updates of worker ``i`` outside this box must be sent to neighbours."""
+        """Box inside which the updates of worker ``i`` concern no neighbour.
+
+        Updates of worker ``i`` outside this box must be sent to neighbours.
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+
+        Returns
+        -------
+        box : tuple of int
+            ``(h0, h1, w0, w1)``, ends excluded, in global activation
+            coordinates (``h0, h1 = 0, 1`` for a 1-D problem).
+        """
         h0, h1, w0, w1 = self.own(i)
         mh, mw = 2 * self.margin[0], 2 * self.margin[1]
         H, W = self.valid_shape
@@ -131,6 +226,16 @@ class Segmentation:
 
         Its own box, extended to the end of the signal for the last worker
         along each axis, so that the boxes of all workers tile the signal.
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+
+        Returns
+        -------
+        box : tuple of int
+            ``(h0, h1, w0, w1)``, ends excluded, in signal samples.
         """
         h0, h1, w0, w1 = self.own(i)
         H, W = self.valid_shape
@@ -139,7 +244,20 @@ class Segmentation:
                 w0, w1 + a_w - 1 if w1 == W else w1)
 
     def neighbours(self, i):
-        """Workers whose window meets the own box of ``i`` (and conversely)."""
+        """List the workers whose window meets the own box of ``i``.
+
+        And conversely: these are the workers ``i`` exchanges updates with.
+
+        Parameters
+        ----------
+        i : int
+            Index of the worker, ``0 <= i < n_workers`` (row-major on the grid).
+
+        Returns
+        -------
+        neighbours : list of int
+            Their indices.
+        """
         own = self.own(i)
         return [j for j in range(self.n_workers)
                 if j != i and _intersect(own, self.window(j))]
@@ -149,12 +267,16 @@ class Segmentation:
 
         Parameters
         ----------
+        i : int
+            Index of the worker that made the updates.
         points : ndarray of shape (n_points, 2)
             Global ``(h, w)`` positions of updates made by worker ``i``.
 
         Returns
         -------
         routes : list of (int, ndarray of bool)
+            ``(j, mask)`` for each neighbour ``j`` whose window holds at least
+            one of the points, ``mask`` of shape (n_points,) selecting them.
         """
         routes = []
         for j in self.neighbours(i):

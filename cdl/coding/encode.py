@@ -34,6 +34,7 @@ from .solvers import (
     coordinate_descent,
 )
 
+#: The z-step solvers of :func:`sparse_encode`.
 SOLVERS = ("lgcd", "gcd", "fista", "l-bfgs")
 
 

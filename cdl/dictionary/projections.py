@@ -4,6 +4,7 @@ import numpy as np
 from cdl.model.shapes import split_uv
 from cdl.utils.validation import check_option
 
+#: Norm constraints of rank-1 atoms that :func:`prox_uv` projects onto.
 UV_CONSTRAINTS = ("separate", "joint")
 
 

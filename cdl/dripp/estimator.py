@@ -50,7 +50,7 @@ class DriPP(ParamsMixin):
     m_, sigma_ : ndarray of shape (n_atoms, n_drivers)
         Mean and standard deviation (seconds) of the kernels before
         truncation.
-    loglik_ : ndarray of shape (n_iter_ + 1, n_atoms)
+    loglik_ : ndarray of shape (``n_iter_ + 1``, n_atoms)
         Log-likelihood from the initial parameters to the final ones; it
         never decreases (generalised EM).
     n_iter_ : int
@@ -189,8 +189,12 @@ class DriPP(ParamsMixin):
 
         Parameters
         ----------
-        atom_times, driver_times, t_max
-            See :meth:`log_likelihood`.
+        atom_times : array-like | list of array-like
+            Activation times, one array per fitted atom.
+        driver_times : list of array-like | None
+            Driver times; None uses those of ``fit``.
+        t_max : float | None
+            Length of the recording; None uses that of ``fit``.
 
         Returns
         -------

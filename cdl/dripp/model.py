@@ -255,8 +255,18 @@ def negative_log_likelihood(atom_times, driver_times, t_max, baseline, alpha,
 
     Parameters
     ----------
-    atom_times, driver_times, t_max, baseline, alpha, m, sigma, lower, upper
-        See :func:`log_likelihood`.
+    atom_times : list of array-like
+        One array of activation times (seconds) per atom.
+    driver_times : list of array-like
+        One array of event times (seconds) per driver.
+    t_max : float
+        Length of the recording, in seconds.
+    baseline : float | array-like of shape (n_atoms,)
+        Baseline intensity ``mu``.
+    alpha, m, sigma : array-like of shape (n_atoms, n_drivers)
+        Kernel weights, means and standard deviations, see :func:`intensity`.
+    lower, upper : float
+        Kernel support, in seconds after a driver event.
 
     Returns
     -------

@@ -4,6 +4,7 @@ from scipy.signal import windows
 
 from cdl.io.events import model_to_annotations, model_to_events
 from cdl.model.shapes import split_uv
+from cdl.utils.docs import fill_doc
 from cdl.utils.log import verbose
 from cdl.utils.params import ParamsMixin
 
@@ -144,11 +145,13 @@ class _BaseCDL(ParamsMixin):
 
     @verbose
     def transform(self, X, picks=None, verbose=None):
-        """Activations of ``X`` on the learned dictionary.
+        """Encode ``X`` on the learned dictionary: its activations.
 
         Parameters
         ----------
         X : ndarray of shape (n_trials, n_channels, n_times) | mne.io.Raw | mne.Epochs
+            Signals with the channels of the data the model was fitted on; a
+            2-D array is one trial.
         picks : str | list | None
             Channels of a Raw or Epochs (as in :meth:`fit`).
         %(verbose)s
@@ -156,12 +159,31 @@ class _BaseCDL(ParamsMixin):
         Returns
         -------
         z_hat : ndarray of shape (n_trials, n_atoms, n_times_valid)
+            Activations of each atom in each trial, with
+            ``n_times_valid = n_times - n_times_atom + 1``.
         """
         self._check_fitted()
         return transform_estimator(self, X, picks=picks)
 
+    @fill_doc
     def fit_transform(self, X, y=None, verbose=None):
-        """Fit, then return ``z_hat_``."""
+        """Learn the dictionary of ``X`` and return its activations.
+
+        The same as ``fit(X, verbose=verbose).z_hat_``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_trials, n_channels, n_times) | mne.io.Raw | mne.Epochs
+            Signals, as in :meth:`fit`.
+        y : None
+            Ignored.
+        %(verbose)s
+
+        Returns
+        -------
+        z_hat : ndarray of shape (n_trials, n_atoms, n_times_valid)
+            The activations ``z_hat_`` of the fitted model.
+        """
         return self.fit(X, verbose=verbose).z_hat_
 
     def save(self, fname, *, overwrite=False, metadata=None):

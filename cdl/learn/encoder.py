@@ -67,6 +67,13 @@ class Encoder(ABC):
         :meth:`set_D` when ``lambda_max``. An encoder whose questions are
         round trips to workers computes these with the change itself; the
         others need not do anything.
+
+        Parameters
+        ----------
+        cost : bool
+            Whether the loop asks the cost after each change.
+        lambda_max : bool
+            Whether the loop asks lambda_max after each :meth:`set_D`.
         """
         self.tracked = dict(cost=bool(cost), lambda_max=bool(lambda_max))
 

@@ -17,6 +17,7 @@ from cdl.utils.log import logger, show_progress, warn
 
 from .encoder import LazyActivations
 
+#: How ``reg`` relates to lambda_max in :func:`learn_dictionary`.
 LMBD_MAX = ("fixed", "scaled", "per_atom", "shared")
 
 

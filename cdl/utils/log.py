@@ -52,7 +52,21 @@ def set_log_level(verbose=None):
 
 @contextlib.contextmanager
 def use_log_level(verbose):
-    """Context manager that sets the ``cdl`` log level for its duration."""
+    """Set the level of the ``cdl`` logger for the duration of a ``with`` block.
+
+    Parameters
+    ----------
+    verbose : bool | int | str | None
+        Level inside the block, as in :func:`set_log_level`: ``True`` or
+        ``'INFO'`` shows progress, ``False`` or ``'WARNING'`` hides it;
+        None keeps the current level. The previous level comes back when
+        the block ends, even on an exception.
+
+    Yields
+    ------
+    None
+        Nothing: use it as ``with use_log_level(False): ...``.
+    """
     old = logger.level
     logger.setLevel(_to_level(verbose))
     try:
