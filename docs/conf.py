@@ -67,8 +67,13 @@ suppress_warnings = []
 
 # -- The public API, from each package's __all__ ------------------------------
 # EDIT HERE: the packages whose ``__all__`` make up the API reference
-# (cdl_docs.py writes api/index.rst from them at each build).
-cdl_api_packages = ["cdl", "cdl.dripp", "dicod", "data_fetchers"]
+# (cdl_docs.py writes api/index.rst from them at each build): the four that
+# most scripts import, then the sub-packages of cdl that the examples and the
+# README import from. A name exported twice (``cdl.sparse_encode`` is
+# ``cdl.coding.sparse_encode``) is documented under the first package.
+cdl_api_packages = ["cdl", "cdl.dripp", "dicod", "data_fetchers",
+                    "cdl.io", "cdl.viz", "cdl.report", "cdl.pipeline",
+                    "cdl.learn", "cdl.coding", "cdl.dictionary", "cdl.simulate"]
 # EDIT HERE: "module:function" returning the argparse parser of ``cdl``
 # (read through docs/_ext/_cli_parser.py, which cli.rst points to).
 cdl_cli_parser = "cdl.cli:build_parser"
@@ -145,44 +150,3 @@ html_context = {"default_mode": "light"}
 html_sidebars = {"index": [], "install": [], "changelog": [], "cite": [],
                  "cli": []}
 
-
-
-# -- TEMPORARY docstring workarounds (remove once the docstrings are fixed) ---
-# They only change what Sphinx renders; the code is untouched. Each is listed
-# in the hand-over of the docs branch. EDIT HERE when the code is fixed.
-#
-# 1. ``n_iter_`` in a numpydoc type is read by docutils as a link target
-#    ("ERROR: Unknown target name: n_iter", fails the build):
-#    cdl/dripp/estimator.py, DriPP docstring, attribute ``loglik_``.
-DOCSTRING_REPLACEMENTS = [
-    ("cdl.dripp.DriPP", "(n_iter_ + 1, n_atoms)", "(``n_iter_ + 1``, n_atoms)"),
-]
-
-
-def _fix_verbose_indent(lines):
-    """2. ``%(verbose)s`` (cdl/_logging.py, ``_VERBOSE_DOC``) is indented for
-    module-level functions: in methods (``fit``, ``transform`` of every
-    estimator) its description lands at the level of the parameter names and
-    numpydoc reads each line as a new parameter. Indent it under ``verbose``.
-    """
-    for i, line in enumerate(lines):
-        if line.strip() != "verbose : bool | int | str | None":
-            continue
-        indent = len(line) - len(line.lstrip())
-        for j in range(i + 1, len(lines)):
-            text = lines[j]
-            if not text.strip() or len(text) - len(text.lstrip()) != indent:
-                break
-            lines[j] = "    " + text
-
-
-def _docstring_workarounds(app, what, name, obj, options, lines):
-    for target, old, new in DOCSTRING_REPLACEMENTS:
-        if name == target:
-            lines[:] = [line.replace(old, new) for line in lines]
-    _fix_verbose_indent(lines)
-
-
-def setup(app):
-    # before numpydoc (priority 500) turns the docstring into rst
-    app.connect("autodoc-process-docstring", _docstring_workarounds, priority=100)

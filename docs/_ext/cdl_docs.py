@@ -2,7 +2,8 @@
 
 - writes ``api/index.rst`` from the ``__all__`` of the packages listed in
   ``conf.py`` (``cdl_api_packages``), so that a public name added, moved or
-  removed changes the API reference without editing it;
+  removed changes the API reference without editing it (a constant needs a
+  ``#:`` comment where it is assigned: the build stops without one);
 - points the command-line page at the ``cdl`` parser named in ``conf.py``
   (``cdl_cli_parser``, read through :mod:`_cli_parser`);
 - writes the landing page figure include (a gallery figure on EEGBCI, or on
@@ -12,9 +13,12 @@
 - ``CDL_DOCS_VALIDATE=1``: prints numpydoc's validation of every public
   name (the build does not fail on it).
 """
+import ast
 import importlib
+import importlib.util
 import inspect
 import os
+import pprint
 import re
 from pathlib import Path
 
@@ -78,27 +82,75 @@ def not_run_examples(examples_dir):
 def _kind(obj):
     if inspect.isclass(obj):
         return "exception" if issubclass(obj, BaseException) else "class"
-    return "function"
+    if callable(obj):
+        return "function"
+    return "data"
 
 
 SECTIONS = (("class", "Classes"), ("function", "Functions"),
             ("exception", "Exceptions"))
 
 
+def _defining_modules(module):
+    """Public name -> module it is imported from, in a package's ``__init__``.
+
+    Read from the ``_EXPORTS`` table of a lazy package (``cdl``, ``dicod``),
+    else from the ``from .x import NAME`` lines of its ``__init__``.
+    """
+    table = dict(getattr(module, "_EXPORTS", {}))
+    source = inspect.getsource(module)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name(
+                "." * node.level + (node.module or ""), module.__name__)
+            for alias in node.names:
+                table.setdefault(alias.asname or alias.name, base)
+    return table
+
+
+def _constant_doc(module, name):
+    """The ``#:`` comment above the assignment of constant ``name``."""
+    from sphinx.pycode import ModuleAnalyzer
+    where = _defining_modules(module).get(name, module.__name__)
+    docs = ModuleAnalyzer.for_module(where).find_attr_docs()
+    lines = docs.get(("", name))
+    if not lines:
+        raise RuntimeError(
+            f"{module.__name__}.{name} is public (in __all__) but has no "
+            f"description: write a '#:' comment above its assignment in {where}")
+    return [line for line in lines if line.strip()]
+
+
+def _constant_rst(module, name):
+    value = getattr(module, name)
+    text = pprint.pformat(value, width=1000, sort_dicts=False)
+    return ([f".. data:: {name}", f"   :value: {text}", ""]
+            + [f"   {line}" for line in _constant_doc(module, name)] + [""])
+
+
 def api_rst(packages):
-    """The text of api/index.rst for these packages' ``__all__``."""
+    """The text of api/index.rst for these packages' ``__all__``.
+
+    A name exported by several packages (``cdl.sparse_encode`` is also
+    ``cdl.coding.sparse_encode``) has one page, under the first package that
+    exports it; the later ones point to it.
+    """
     lines = [
         ".. This file is written by docs/_ext/cdl_docs.py at each build; "
         "do not edit.", "",
         ".. _api:", "",
         "API reference", "=============", "",
         "Every public name of the packages, as listed in their ``__all__``. "
-        "Import them from the package, never from a private module (the "
-        "modules inside the packages may move between versions; these names "
-        "stay). Shapes and conventions are those of :doc:`/user_guide/model`.",
+        "Import them from the package, never from a module inside it (the "
+        "modules may move between versions; these names stay). The names "
+        "most scripts need are in :mod:`cdl`, :mod:`cdl.dripp`, :mod:`dicod` "
+        "and :mod:`data_fetchers`; the sub-packages of ``cdl`` that follow "
+        "hold the building blocks. Shapes and conventions are those of "
+        ":doc:`/user_guide/model`.",
         "",
     ]
-    lines += _dicodile_note(packages)
+    lines += _package_index(packages)
+    documented = {}  # id of a documented object -> its full name
     for name in packages:
         module = importlib.import_module(name)
         public = list(getattr(module, "__all__", []))
@@ -109,30 +161,46 @@ def api_rst(packages):
                   "-" * len(title), "", f".. automodule:: {name}",
                   "   :no-members:", "",
                   f".. currentmodule:: {name}", ""]
+        objects = {n: getattr(module, n) for n in public}
+        again = [n for n, obj in objects.items()
+                 if _kind(obj) != "data" and id(obj) in documented]
         for kind, heading in SECTIONS:
-            names = [n for n in public if _kind(getattr(module, n)) == kind]
+            names = [n for n, obj in objects.items()
+                     if _kind(obj) == kind and n not in again]
             if not names:
                 continue
             lines += [f"{heading}", "~" * len(heading), "",
                       ".. autosummary::", "   :toctree: generated/",
                       "   :nosignatures:", ""]
             lines += [f"   {n}" for n in names] + [""]
+            documented.update({id(objects[n]): f"{name}.{n}" for n in names})
+        constants = [n for n, obj in objects.items() if _kind(obj) == "data"]
+        if constants:
+            lines += ["Constants", "~~~~~~~~~", ""]
+            for n in constants:
+                lines += _constant_rst(module, n)
+        if again:
+            lines += ["Also exported here", "~~~~~~~~~~~~~~~~~~", "",
+                      "The same objects as the names they point to:", ""]
+            for n in again:
+                obj = objects[n]
+                role = "class" if inspect.isclass(obj) else "func"
+                lines += [f"- ``{name}.{n}``: :{role}:`{documented[id(obj)]}`"]
+            lines += [""]
     return "\n".join(lines) + "\n"
 
 
-def _dicodile_note(packages):
-    """Where ``DiCoDiLe`` lives: it moves from ``dicod`` to ``cdl``."""
-    exported = {name for name in packages if "DiCoDiLe" in getattr(
-        importlib.import_module(name), "__all__", [])}
-    if exported == {"dicod"}:
-        text = ("``dicod.DiCoDiLe`` (``cdl.BatchCDL(..., solver_z='dicod')``) "
-                "is to move to ``cdl.DiCoDiLe``.")
-    elif {"cdl", "dicod"} <= exported:
-        text = ("``DiCoDiLe`` is ``cdl.DiCoDiLe``; ``dicod.DiCoDiLe`` is the "
-                "same class under its former name.")
-    else:
-        return []
-    return [".. note::", "", f"   {text}", ""]
+def _package_index(packages):
+    """A table of the packages and the first line of their docstring."""
+    lines = [".. list-table::", "   :widths: 25 75", ""]
+    for name in packages:
+        doc = inspect.getdoc(importlib.import_module(name)) or ""
+        summary = " ".join(doc.split("\n\n")[0].split())
+        # no cross-reference here: the page has no current module yet
+        summary = re.sub(r":[a-z]+:`~?([^`]+)`", r"``\1``", summary)
+        lines += [f"   * - :ref:`{name} <api_{name.replace('.', '_')}>`",
+                  f"     - {summary}"]
+    return lines + [""]
 
 
 def public_objects(packages):
@@ -202,7 +270,11 @@ def validate(packages):
     from numpydoc.validate import validate as np_validate
     project = tuple(p.split(".")[0] for p in packages)
     lines = []
+    seen = set()
     for fullname, obj in public_objects(packages):
+        if _kind(obj) == "data" or id(obj) in seen:
+            continue
+        seen.add(id(obj))
         names = [fullname]
         if inspect.isclass(obj) and not issubclass(obj, BaseException):
             for member, value in inspect.getmembers(obj):
