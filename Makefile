@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test bench bench-peers lint clean
+.PHONY: demo test install install-test install-doc docs docs-clean bench bench-peers lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +18,32 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-doc: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[doc]"
+	touch $@
+
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
+
+install-doc: $(VENV)/.installed-doc
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/cdl demo --out cdl_output/demo
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The documentation site, offline (nothing is downloaded; the EEGBCI examples
+# read CDL_DATA_EEGBCI, by default ../shared/data/eegbci): every warning is an
+# error, all of them reported. HTML in docs/_build/html.
+docs: $(VENV)/.installed-doc
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# What a build writes (see docs/.gitignore): the next `make docs` starts afresh.
+docs-clean:
+	rm -rf docs/_build docs/_generated docs/api docs/auto_examples \
+		docs/sg_execution_times.rst
 
 # Peer libraries (alphacsc 0.4.1 needs numpy<2) live in their own venv.
 bench-peers:
