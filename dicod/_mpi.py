@@ -46,6 +46,9 @@ _TAG_BUFFER = 99  # raw data of a message's large arrays, right after it
 _OOB_BYTES = 1 << 18  # arrays at least this large travel as raw buffers
 _MAX_COUNT = 2 ** 31 - 1  # MPI counts are C ints
 _CHUNK_BYTES = 1 << 30  # largest raw message sent
+# Longest wait for peers that are alive but slow to answer at shutdown (a
+# busy machine): the waits end as soon as the peers answer, or die.
+SHUTDOWN_WAIT = 60.
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                              "_worker_main.py")
 
@@ -283,7 +286,7 @@ class SpawnRootComm(_MPIComm):
                 if self.hosts[i] == self.host and not _pid_alive(pid)]
 
     def abort(self, graceful=False):
-        if graceful and self._leave(timeout=10.):
+        if graceful and self._leave(timeout=SHUTDOWN_WAIT):
             return
         # Workers are killed, not disconnected: a dead peer would hang
         # MPI_Comm_disconnect. MPI cannot spawn again in this process.
@@ -312,7 +315,7 @@ class SpawnRootComm(_MPIComm):
         return True
 
     def close(self):
-        self.flush(timeout=10.)
+        self.flush(timeout=SHUTDOWN_WAIT)
         self.comm.Disconnect()
 
     def describe(self, worker):
@@ -393,10 +396,18 @@ class SpawnWorkerComm(_MPIComm):
         if self.root_alive():
             if say_bye:
                 self.send(ROOT, TAG_REPLY, ("bye", None))
-            if self.flush(timeout=10.):
+            if self._flush_while_root_alive(SHUTDOWN_WAIT):
                 self.parent.Disconnect()
                 return
         os._exit(1)  # orphaned: MPI_Finalize could hang
+
+    def _flush_while_root_alive(self, timeout):
+        """Flush, giving up at once if the root dies (a worker never outlives it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.root_alive():
+            if self.flush(timeout=0.5):
+                return True
+        return False
 
 
 class _WorldComm(_MPIComm):
@@ -418,7 +429,7 @@ class _WorldComm(_MPIComm):
         return self._wait(self._comms, timeout)
 
     def close(self):
-        self.flush(timeout=10.)
+        self.flush(timeout=SHUTDOWN_WAIT)
 
     def abort(self, graceful=False):
         # run_mpi aborts the whole job when the error reaches it.

@@ -29,7 +29,7 @@ from ._comm import (
     WorkerError,
 )
 
-STOP_GRACE = 10.  # seconds a stopped solve may take to drain its messages
+STOP_GRACE = 10.  # seconds an interrupted solve may take to drain its messages
 
 
 class Cluster:
@@ -178,9 +178,16 @@ class Cluster:
                         reason = "timeout"
                     if reason != "converged":
                         stop_at = self._stop()
-                elif time.monotonic() - stop_at > STOP_GRACE:
-                    self.fail(f"The DICOD workers did not stop within {STOP_GRACE} "
-                              f"s after a stop request ({reason}).")
+                elif interrupted and time.monotonic() - stop_at > STOP_GRACE:
+                    self.abort()  # the user is waiting: no more draining
+                    raise KeyboardInterrupt
+                elif time.monotonic() - stop_at > self.worker_timeout:
+                    # Stopping workers drain their messages and report idle;
+                    # a busy machine slows that down, so the bound is the
+                    # one that declares a worker dead.
+                    self.fail(f"The DICOD workers did not stop within "
+                              f"{self.worker_timeout:.0f} s (worker_timeout) "
+                              f"after a stop request ({reason}).")
                 if _terminated(status, self.n_workers):
                     break
             except KeyboardInterrupt:

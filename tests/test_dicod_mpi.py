@@ -260,7 +260,7 @@ FAULT_CHILD = """
     D = np.random.RandomState(1).randn(3, 3, 16)
     t_start = time.monotonic()
     try:
-        dicod.dicod(X, D, 1., n_workers=2, backend="spawn", worker_timeout=20)
+        dicod.dicod(X, D, 1., n_workers=2, backend="spawn", worker_timeout=600)
     except dicod.WorkerError as exc:
         print("WorkerError", round(time.monotonic() - t_start, 2))
         print(exc)
@@ -277,9 +277,9 @@ def test_worker_failure_raises_and_leaves_no_process(tmp_path, fault, message):
                                     env=dict(DICOD_FAULT=fault), timeout=120)
     assert proc.returncode == 0, err[-3000:]
     assert out.startswith("WorkerError"), (out, err[-3000:])
-    elapsed = float(out.split()[1])
-    assert elapsed < 20  # well within worker_timeout
-    assert message in out
+    # Found by the event (an error, a dead process), not by the silence
+    # timeout of 600 s, which would say "did not answer".
+    assert message in out and "did not answer" not in out
     assert_no_process_left(tag)
 
 

@@ -1,5 +1,4 @@
 """Tests of cdl.simulate: shapes, reproducibility, ground truth and EEG realism."""
-import time
 
 import mne
 import numpy as np
@@ -267,10 +266,8 @@ def test_simulate_eeg_background_is_pink_and_mixed(eeg):
     assert np.mean(corr.max(axis=1)) > 0.5  # not white across channels
 
 
-def test_simulate_eeg_reproducible_and_fast():
-    start = time.perf_counter()
+def test_simulate_eeg_reproducible():
     raw1, truth1 = simulate_eeg(duration=60., sfreq=200., random_state=7)
-    elapsed = time.perf_counter() - start
     raw2, truth2 = simulate_eeg(duration=60., sfreq=200., random_state=7)
     raw3, truth3 = simulate_eeg(duration=60., sfreq=200., random_state=8)
     np.testing.assert_array_equal(raw1.get_data(), raw2.get_data())
@@ -279,7 +276,6 @@ def test_simulate_eeg_reproducible_and_fast():
                                   raw2.annotations.onset)
     assert not np.array_equal(raw1.get_data(), raw3.get_data())
     assert not np.array_equal(truth1.z, truth3.z)
-    assert elapsed < 5.  # about 0.1 s in practice; loose for busy machines
 
 
 @pytest.mark.parametrize("n_channels, sfreq", [(32, 160.), (128, 256.)])

@@ -1,9 +1,9 @@
 """Correlations and convolutions between signals, atoms and activations.
 
-Shapes follow the package's conventions: a trial ``X`` is (n_channels, n_times), full-rank atoms
-``D`` are (n_atoms, n_channels, n_times_atom), rank-1 atoms are split into ``u``
-(n_atoms, n_channels) and ``v`` (n_atoms, n_times_atom), activations ``z`` of one
-trial are (n_atoms, n_times_valid) with n_times_valid = n_times - n_times_atom + 1.
+A trial ``X`` is (n_channels, n_times), full-rank atoms ``D`` are (n_atoms,
+n_channels, n_times_atom), rank-1 atoms are split into ``u`` (n_atoms,
+n_channels) and ``v`` (n_atoms, n_times_atom), activations ``z`` of one trial are
+(n_atoms, n_times_valid) with n_times_valid = n_times - n_times_atom + 1.
 """
 import numpy as np
 
