@@ -10,6 +10,9 @@
   simulated data when the EEGBCI runs are not on this machine);
 - adds a visible note to gallery pages whose example skipped for lack of
   data, or was not run because its data are not on this machine;
+- points the ``[docs]`` links of the source pages (viewcode) at the anchor
+  of the object's page when a source file holds objects documented under
+  several packages;
 - ``CDL_DOCS_VALIDATE=1``: prints numpydoc's validation of every public
   name (the build does not fail on it).
 """
@@ -260,6 +263,31 @@ def _source_read(app, docname, source):
         source[0] = text[:match.end()] + note + text[match.end():]
 
 
+_VIEWCODE_BACK = re.compile(
+    r'(<a class="viewcode-back" href="[^"#]*?api/generated/)([^"#/]+)\.html#([^"]+)"')
+
+
+def _fix_viewcode_anchor(match):
+    """``[docs]`` link of a source page, to the anchor its object really has.
+
+    viewcode prefixes every object of a source file with the package under
+    which the first of them was documented; ``cdl/coding/chunked.py`` holds
+    ``cdl.coding.SparseActivations`` and ``cdl.sparse_encode_chunked``, so the
+    second link would point to ``#cdl.coding.sparse_encode_chunked``.
+    """
+    prefix, page, anchor = match.groups()
+    short = page.rsplit(".", 1)[-1]
+    found = re.search(rf"\.{re.escape(short)}(?=\.|$)", anchor)
+    if not anchor.startswith(page) and found:
+        anchor = page + anchor[found.end():]
+    return f'{prefix}{page}.html#{anchor}"'
+
+
+def _html_page_context(app, pagename, templatename, context, doctree):
+    if pagename.startswith("_modules/") and "body" in context:
+        context["body"] = _VIEWCODE_BACK.sub(_fix_viewcode_anchor, context["body"])
+
+
 def validate(packages):
     """numpydoc validation of every public name and method, as report lines.
 
@@ -300,5 +328,6 @@ def setup(app):
     app.add_config_value("cdl_cli_parser", "cdl.cli:build_parser", "env")
     app.connect("config-inited", _config_inited)
     app.connect("source-read", _source_read)
+    app.connect("html-page-context", _html_page_context)
     return {"version": "1", "parallel_read_safe": True,
             "parallel_write_safe": True}
