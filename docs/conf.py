@@ -54,10 +54,13 @@ extensions = [
     "cdl_docs",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints",
+# architecture.md is shown by user_guide/architecture.rst, not a page itself.
+exclude_patterns = ["_build", "architecture.md", "Thumbs.db", ".DS_Store",
+                    "**.ipynb_checkpoints",
                     "auto_examples/*.ipynb", "auto_examples/**/*.py",
                     "auto_examples/**/*.zip", "auto_examples/**/*.codeobj.json"]
-# Only .rst pages; CHANGELOG.md is included through myst-parser (changelog.rst).
+# Only .rst pages; CHANGELOG.md and architecture.md are included through
+# myst-parser (changelog.rst, user_guide/architecture.rst).
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "code"
@@ -103,7 +106,6 @@ sphinx_gallery_conf = {
     # (a note on their page says so).
     "ignore_pattern": r"__init__\.py",
     "doc_module": ("cdl", "dicod", "data_fetchers"),
-    "reference_url": {"cdl": None, "dicod": None, "data_fetchers": None},
     "backreferences_dir": "api/generated/backreferences",
     "image_scrapers": ("matplotlib",),
     "matplotlib_animations": False,
