@@ -92,8 +92,9 @@ def _dot(a, b):  # pragma: no cover
 @jit
 def _mix(A, x, out):  # pragma: no cover
     """``out = A @ x`` for a small square ``A``, without allocation."""
-    out[:] = 0.
     for k in range(A.shape[0]):
+        for c in range(x.shape[1]):
+            out[k, c] = 0.
         for l in range(A.shape[1]):
             a = A[k, l]
             for c in range(x.shape[1]):
@@ -104,10 +105,17 @@ def _mix(A, x, out):  # pragma: no cover
 def _hessian_v(ztz, U, window, delta, W_delta, h_delta):  # pragma: no cover
     """``h_delta[k] = w * sum_l U[k, l] T_kl (w * delta_l)``; ``W_delta = T (w delta)``.
     """
-    W_delta[:] = 0.
-    correlate_waveforms(ztz, delta * window, W_delta)
-    h_delta[:] = 0.
+    # h_delta holds the windowed delta until it gets its own value.
+    for k in range(delta.shape[0]):
+        for j in range(delta.shape[1]):
+            h_delta[k, j] = delta[k, j] * window[j]
+        for l in range(W_delta.shape[1]):
+            for j in range(W_delta.shape[2]):
+                W_delta[k, l, j] = 0.
+    correlate_waveforms(ztz, h_delta, W_delta)
     for k in range(U.shape[0]):
+        for j in range(h_delta.shape[1]):
+            h_delta[k, j] = 0.
         for l in range(U.shape[1]):
             a = U[k, l]
             for j in range(h_delta.shape[1]):
@@ -117,13 +125,14 @@ def _hessian_v(ztz, U, window, delta, W_delta, h_delta):  # pragma: no cover
 
 
 @jit
-def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window,
-                        W):  # pragma: no cover
+def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window, W, delta,
+                        h_delta, W_delta):  # pragma: no cover
     """Projected gradient with exact line search on the unit-ball rows of ``x``.
 
     The Hessian is ``A (x) I`` when ``W`` is empty (the ``u`` phase), else the
     ``v``-Hessian of :func:`_hessian_v` with ``A = U``; then ``W = T (w v)`` is kept
-    up to date. ``x``, ``grad`` and ``W`` are updated in place.
+    up to date. ``x``, ``grad`` and ``W`` are updated in place; ``delta``,
+    ``h_delta`` (shaped as ``x``) and ``W_delta`` (as ``W``) are scratch.
 
     Returns
     -------
@@ -131,9 +140,6 @@ def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window,
         The next trial step size.
     """
     is_v = W.size > 0
-    delta = np.empty_like(x)
-    h_delta = np.empty_like(x)
-    W_delta = np.empty_like(W)
     for _ in range(max_steps):
         sq_delta = ball_step(x, grad, step, delta)
         if sq_delta <= max(tol * tol, EPS_SQ) * _dot(x, x):
@@ -149,10 +155,15 @@ def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window,
         alpha = 1.
         if curvature > -slope:  # the minimiser along delta is before its end
             alpha = -slope / curvature
-        x += alpha * delta
-        grad += alpha * h_delta
+        for k in range(x.shape[0]):
+            for c in range(x.shape[1]):
+                x[k, c] += alpha * delta[k, c]
+                grad[k, c] += alpha * h_delta[k, c]
         if is_v:
-            W += alpha * W_delta
+            for k in range(W.shape[0]):
+                for l in range(W.shape[1]):
+                    for j in range(W.shape[2]):
+                        W[k, l, j] += alpha * W_delta[k, l, j]
         if alpha == 1.:
             step = min(step * STEP_GROWTH, MAX_STEP)
         else:
@@ -161,21 +172,13 @@ def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window,
 
 
 @jit
-def _inverse_bound(A, weights):  # pragma: no cover
-    """``1 / max_k sum_l |A[k, l]| weights[k, l]``: a safe step for Hessian ``A``."""
-    bound = 0.
-    for k in range(A.shape[0]):
-        row = 0.
-        for l in range(A.shape[1]):
-            row += abs(A[k, l]) * weights[k, l]
-        bound = max(bound, row)
-    return 1. / bound if bound > 0. else 1.
-
-
-@jit
-def alternate_step(ztz, ztX, window, u, v, W, steps, u_steps, v_steps,
-                   tol):  # pragma: no cover
+def alternate_step(ztz, ztX, window, u, v, W, steps, u_steps, v_steps, tol,
+                   work):  # pragma: no cover
     """One outer iteration of the rank-1 d-step: steps on ``u``, then on ``v``.
+
+    Written with loops only (no ``np.dot``, reductions along an axis or array
+    expressions): each of those compiles its own implementation and bounds
+    checks, which made this kernel most of the compile time of a first fit.
 
     Parameters
     ----------
@@ -196,6 +199,8 @@ def alternate_step(ztz, ztX, window, u, v, W, steps, u_steps, v_steps,
     tol : float
         A phase stops when a step changes its block by less than ``tol`` times
         its norm.
+    work : tuple of ndarray
+        Scratch from :func:`alternate_work`.
 
     Returns
     -------
@@ -204,30 +209,101 @@ def alternate_step(ztz, ztX, window, u, v, W, steps, u_steps, v_steps,
     sq_norm : float
         ``||u||^2 + ||v||^2`` before the iteration.
     """
-    n_atoms = ztX.shape[0]
-    vw = v * window
-    M = np.empty((n_atoms, n_atoms))
-    b = np.empty_like(u)
+    M, U, vw, u_old, grad_u, du, hu, v_old, grad_v, dv, hv, W_delta, no_W = work
+    n_atoms, n_channels, n_times_atom = ztX.shape
     for k in range(n_atoms):
-        M[k] = np.dot(W[k], vw[k])
-        b[k] = np.dot(ztX[k], vw[k])
-    M = 0.5 * (M + M.T)
-    u_old = u.copy()
-    v_old = v.copy()
-    grad_u = np.dot(M, u) - b
+        for j in range(n_times_atom):
+            vw[k, j] = v[k, j] * window[j]
+    # M[k, l] = (w v_k)^T T_kl (w v_l), symmetrised; grad_u = M u - ztX v.
+    for k in range(n_atoms):
+        for l in range(n_atoms):
+            acc = 0.
+            for j in range(n_times_atom):
+                acc += W[k, l, j] * vw[k, j]
+            M[k, l] = acc
+    for k in range(n_atoms):
+        for l in range(k + 1, n_atoms):
+            m = 0.5 * (M[k, l] + M[l, k])
+            M[k, l] = m
+            M[l, k] = m
+    for k in range(n_atoms):
+        for c in range(n_channels):
+            acc = 0.
+            for l in range(n_atoms):
+                acc += M[k, l] * u[l, c]
+            b = 0.
+            for j in range(n_times_atom):
+                b += ztX[k, c, j] * vw[k, j]
+            grad_u[k, c] = acc - b
+            u_old[k, c] = u[k, c]
+        for j in range(n_times_atom):
+            v_old[k, j] = v[k, j]
     if steps[0] <= 0.:
-        steps[0] = _inverse_bound(M, np.ones_like(M))
+        bound = 0.
+        for k in range(n_atoms):
+            row = 0.
+            for l in range(n_atoms):
+                row += abs(M[k, l])
+            bound = max(bound, row)
+        steps[0] = 1. / bound if bound > 0. else 1.
     steps[0] = _projected_gradient(u, grad_u, steps[0], u_steps, tol, M, ztz,
-                                   window, np.empty((0, 0, 0)))
+                                   window, no_W, du, hu, no_W)
 
-    U = np.dot(u, u.T)
-    grad_v = np.empty_like(v)
+    # U = u u^T; grad_v[k] = (sum_l U[k, l] W[k, l] - u_k^T ztX[k]) * window.
     for k in range(n_atoms):
-        grad_v[k] = (np.dot(U[k], W[k]) - np.dot(u[k], ztX[k])) * window
+        for l in range(n_atoms):
+            acc = 0.
+            for c in range(n_channels):
+                acc += u[k, c] * u[l, c]
+            U[k, l] = acc
+    utX = hv  # scratch until the v phase
+    for k in range(n_atoms):
+        for j in range(n_times_atom):
+            grad_v[k, j] = 0.
+            utX[k, j] = 0.
+        for l in range(n_atoms):
+            a = U[k, l]
+            for j in range(n_times_atom):
+                grad_v[k, j] += a * W[k, l, j]
+        for c in range(n_channels):
+            a = u[k, c]
+            for j in range(n_times_atom):
+                utX[k, j] += a * ztX[k, c, j]
+        for j in range(n_times_atom):
+            grad_v[k, j] = (grad_v[k, j] - utX[k, j]) * window[j]
     if steps[1] <= 0.:
-        lag_sums = np.sum(np.abs(ztz), axis=2) * np.max(window ** 2)
-        steps[1] = _inverse_bound(U, lag_sums)
+        max_w2 = 0.
+        for j in range(n_times_atom):
+            max_w2 = max(max_w2, window[j] * window[j])
+        bound = 0.
+        for k in range(n_atoms):
+            row = 0.
+            for l in range(n_atoms):
+                acc = 0.
+                for d in range(ztz.shape[2]):
+                    acc += abs(ztz[k, l, d])
+                row += abs(U[k, l]) * (acc * max_w2)
+            bound = max(bound, row)
+        steps[1] = 1. / bound if bound > 0. else 1.
     steps[1] = _projected_gradient(v, grad_v, steps[1], v_steps, tol, U, ztz,
-                                   window, W)
-    sq_change = _dot(u - u_old, u - u_old) + _dot(v - v_old, v - v_old)
+                                   window, W, dv, hv, W_delta)
+    sq_change = 0.
+    for k in range(n_atoms):
+        for c in range(n_channels):
+            sq_change += (u[k, c] - u_old[k, c]) ** 2
+        for j in range(n_times_atom):
+            sq_change += (v[k, j] - v_old[k, j]) ** 2
     return sq_change, _dot(u_old, u_old) + _dot(v_old, v_old)
+
+
+def alternate_work(n_atoms, n_channels, n_times_atom):
+    """Scratch arrays of :func:`alternate_step` (float64)."""
+    def empty(*shape):
+        return np.zeros(shape)
+    return (empty(n_atoms, n_atoms), empty(n_atoms, n_atoms),
+            empty(n_atoms, n_times_atom),
+            empty(n_atoms, n_channels), empty(n_atoms, n_channels),
+            empty(n_atoms, n_channels), empty(n_atoms, n_channels),
+            empty(n_atoms, n_times_atom), empty(n_atoms, n_times_atom),
+            empty(n_atoms, n_times_atom), empty(n_atoms, n_times_atom),
+            empty(n_atoms, n_atoms, n_times_atom), empty(0, 0, 0))

@@ -106,9 +106,10 @@ def _alternate_pgd(uv, ztz, ztX, n_channels, window, max_iter, tol):
     W = np.zeros((n_atoms, n_atoms, n_times_atom))
     dstep.correlate_waveforms(ztz, v * window, W)  # W[k, l] = T_kl (w v_l)
     steps = np.zeros(2)
+    work = dstep.alternate_work(n_atoms, n_channels, n_times_atom)
     for _ in range(max_iter):
         sq_change, sq_norm = dstep.alternate_step(
-            ztz, ztX, window, u, v, W, steps, U_STEPS, V_STEPS, tol)
+            ztz, ztX, window, u, v, W, steps, U_STEPS, V_STEPS, tol, work)
         if sq_change <= tol ** 2 * sq_norm:
             break
     return np.concatenate([u, v], axis=1)
