@@ -41,6 +41,9 @@ class LocalEncoder(Encoder):
         self._z = np.zeros((X.shape[0], n_atoms, X.shape[2] - n_times_atom + 1),
                           dtype=X.dtype)
         self.XtX = _sum_of_squares(X)
+        # Per trial, for the z-step: its tol scale and its sum of squares.
+        self._scales = np.array([float(np.std(X_n)) for X_n in X])
+        self._sq_norms = np.array([_sum_of_squares(X_n[None]) for X_n in X])
         self.D = None
         self.reg = None
 
@@ -91,7 +94,8 @@ class LocalEncoder(Encoder):
         kwargs = dict(self.solver_kwargs)
         z, info = _sparse_encode(
             self.X[idx], self.D, self.reg, solver=self.solver, z0=self._z[idx],
-            positive=self.positive, n_jobs=self.n_jobs, DtD=self._DtD, **kwargs)
+            positive=self.positive, n_jobs=self.n_jobs, DtD=self._DtD,
+            scales=self._scales[idx], sq_norms=self._sq_norms[idx], **kwargs)
         self._z[idx] = z
         info["l1"] = self.get_l1()
         return info
