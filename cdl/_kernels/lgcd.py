@@ -332,14 +332,13 @@ def _run(state, tol_bits, max_sweeps, max_work):  # pragma: no cover
     return n_sweeps, n_updates, _max_bits(best_bits, n_seg)
 
 
-@jit
-def lgcd_result(state, z):  # pragma: no cover
-    """Write the activations of an LGCD state into ``z`` (n_atoms, n_times_valid)."""
-    z_t = state[1]
+def lgcd_result(state, z):
+    """Write the activations of an LGCD state into ``z`` (n_atoms, n_times_valid).
+
+    A transposition: numpy does it as fast, with nothing to compile.
+    """
     K, n_times_valid = z.shape
-    for t in range(n_times_valid):
-        for k in range(K):
-            z[k, t] = z_t[t * K + k]
+    z[:] = state[1].reshape(n_times_valid, K).T
 
 
 @jit
