@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test install-doc docs docs-clean bench bench-peers lint clean
+.PHONY: demo test install install-test install-doc warmup docs docs-clean bench \
+	bench-peers lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +23,27 @@ $(VENV)/.installed-doc: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[doc]"
 	touch $@
 
+# Numba compiles the kernels a fit uses on the first run and caches them next
+# to the sources. `make demo` does that once here, on a 10 s demo, and says so;
+# `make demo WARMUP=0` skips it (the first `cdl demo` then compiles).
+WARMUP ?= 1
+
+$(VENV)/.warm: $(VENV)/.installed $(wildcard cdl/_kernels/*.py)
+ifeq ($(WARMUP),1)
+	@echo "Compiling the kernels once (cached for the next runs; skip: WARMUP=0)"
+	$(VENV)/bin/cdl demo --out $(VENV)/warmup --duration 10 --n-iter 2 > /dev/null
+	touch $@
+endif
+
 install: $(VENV)/.installed
+
+warmup: $(VENV)/.warm
 
 install-test: $(VENV)/.installed-test
 
 install-doc: $(VENV)/.installed-doc
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(VENV)/.warm
 	$(VENV)/bin/cdl demo --out cdl_output/demo
 
 test: $(VENV)/.installed-test

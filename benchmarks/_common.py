@@ -50,13 +50,19 @@ def windows_dictionary(X, n_atoms, n_times_atom, random_state=0):
     return np.array(uv)
 
 
-def best_time(func, n_repeat=3):
-    """Best wall time of ``n_repeat`` calls and the last result."""
-    times = []
+def best_time(func, n_repeat=3, cpu=False):
+    """Best wall time of ``n_repeat`` calls and the last result.
+
+    With ``cpu``: ``(best wall time, best CPU time of this process, result)``.
+    """
+    times, cpu_times = [], []
     for _ in range(n_repeat):
-        t_start = time.perf_counter()
+        t_start, c_start = time.perf_counter(), time.process_time()
         result = func()
         times.append(time.perf_counter() - t_start)
+        cpu_times.append(time.process_time() - c_start)
+    if cpu:
+        return min(times), min(cpu_times), result
     return min(times), result
 
 

@@ -58,6 +58,11 @@ def _load_numba_blas_check():
 def main(argv):
     root_pid, root_host = int(argv[0]), argv[1]
     _single_thread_blas()
+    # dicod's __init__ imports the root's API (and with it Numba, a third of
+    # a second): register the package bare, so that MPI is initialised and
+    # the root's Spawn returns before the heavy imports, which then run while
+    # the root prepares the problem.
+    _bare_package("dicod")
     from dicod._comm import ROOT, TAG_ERROR
     from dicod._mpi import SpawnWorkerComm
     comm = SpawnWorkerComm(root_pid, root_host)

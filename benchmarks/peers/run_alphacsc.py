@@ -16,7 +16,8 @@ TASK is one of:
     ``positive`` (True), ``n_jobs`` (1).
     Note: alphacsc's LGCD stops when every ``|dz| <= tol * std(X[n])``
     (its tol is relative to the trial's standard deviation).
-    Result: ``z``, ``time`` (best of n_repeat, s), ``times`` (all runs),
+    Result: ``z``, ``time`` (best of n_repeat, s), ``cpu_time`` (the same for
+    CPU seconds of this process), ``times`` (all runs),
     ``objective``, ``objective_z0`` (objective at z = 0), ``reg``,
     ``lambda_max``, ``nnz``.
 
@@ -26,12 +27,15 @@ TASK is one of:
     ``n_iter``; optional ``lmbd_max`` ('scaled'), ``rank1`` (True),
     ``uv_constraint`` ('separate'), ``solver_z`` ('lgcd'), ``tol`` (1e-3, the
     z-solver tol), ``max_iter`` (z-solver), ``solver_d`` ('auto'), ``eps``
-    (1e-10), ``n_jobs`` (1), ``random_state`` (0), ``warm_up`` (True).
+    (1e-10), ``n_jobs`` (1), ``random_state`` (0), ``warm_up`` (True),
+    ``estimator`` ('BatchCDL', or 'OnlineCDL' with ``alpha``, ``batch_size``,
+    ``batch_selection``, or 'GreedyCDL').
     Result: ``uv_hat``, ``z_hat``, ``pobj`` (alphacsc's list: first the value
     at init, then one after each z-step and one after each d-step, computed
     by alphacsc on X / std(X)), ``pobj_rescaled`` (= pobj * std(X)**2, in
     the units of ``objective``), ``times`` (alphacsc's per-step times),
-    ``time`` (wall time of ``fit``), ``n_iter_run``, ``reg_used`` (absolute
+    ``time`` (wall time of ``fit``), ``cpu_time`` (its CPU seconds),
+    ``n_iter_run``, ``reg_used`` (absolute
     reg alphacsc used, ``BatchCDL.reg_``), ``reg_used_numpy`` (reg *
     lambda_max(X, uv_init) recomputed here), ``objective`` (final objective
     of (uv_hat, z_hat) with reg_used, recomputed here), ``std_X``.
@@ -213,15 +217,17 @@ def task_update_z(problem):
     n_warm = min(n_times, 10 * n_times_atom)
     update_z_multi(np.ascontiguousarray(X[:1, :, :n_warm]), D, reg, **kwargs)
 
-    times = []
+    times, cpu_times = [], []
     z = None
     for _ in range(max(1, n_repeat)):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         z, _, _ = update_z_multi(X, D, reg, **kwargs)
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
 
     return {
         "z": z, "time": min(times), "times": np.array(times),
+        "cpu_time": min(cpu_times),
         "objective": objective(X, D, z, reg),
         "objective_z0": 0.5 * float(np.dot(X.ravel(), X.ravel())),
         "reg": reg, "lambda_max": lambda_max(X, D),
@@ -231,7 +237,17 @@ def task_update_z(problem):
 
 
 def task_batch_cdl(problem):
-    from alphacsc import BatchCDL
+    import alphacsc
+
+    estimator = str(problem.get("estimator", "BatchCDL"))
+    if estimator not in ("BatchCDL", "OnlineCDL", "GreedyCDL"):
+        raise ValueError(f"unknown estimator {estimator!r}")
+    extra = {}
+    if estimator == "OnlineCDL":
+        extra = dict(alpha=float(problem.get("alpha", 0.8)),
+                     batch_size=int(problem.get("batch_size", 1)),
+                     batch_selection=str(problem.get("batch_selection",
+                                                     "random")))
 
     X = _X3(problem)
     uv_init = _dictionary(problem, "uv_init", "D_init")
@@ -249,7 +265,7 @@ def task_batch_cdl(problem):
         solver_z_kwargs["max_iter"] = int(problem["max_iter"])
 
     def make(n_iter):
-        return BatchCDL(
+        return getattr(alphacsc, estimator)(
             n_atoms, n_times_atom, reg=reg, n_iter=n_iter,
             n_jobs=int(problem.get("n_jobs", 1)),
             solver_z=str(problem.get("solver_z", "lgcd")),
@@ -258,7 +274,7 @@ def task_batch_cdl(problem):
             rank1=rank1, uv_constraint=uv_constraint, lmbd_max=lmbd_max,
             eps=float(problem.get("eps", 1e-10)), D_init=uv_init.copy(),
             verbose=0, random_state=int(problem.get("random_state", 0)),
-        )
+            **extra)
 
     if bool(problem.get("warm_up", True)):
         # Warm-up fit on a short piece of the same data: compiles alphacsc's
@@ -273,9 +289,10 @@ def task_batch_cdl(problem):
                   "timing includes compilation", file=sys.stderr)
 
     cdl = make(int(problem["n_iter"]))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     cdl.fit(X)
     total = time.perf_counter() - t0
+    cpu_total = time.process_time() - c0
 
     uv_hat = np.asarray(cdl.uv_hat_)
     z_hat = np.asarray(cdl.z_hat_)
@@ -292,6 +309,7 @@ def task_batch_cdl(problem):
         "uv_hat": uv_hat, "z_hat": z_hat, "pobj": pobj,
         "pobj_rescaled": pobj * std_X ** 2,
         "times": np.asarray(cdl.times_, dtype=float), "time": total,
+        "cpu_time": cpu_total,
         "n_iter_run": (len(pobj) - 1) // 2,
         "reg_used": float(reg_used) if reg_used.size == 1 else reg_used,
         "reg_used_numpy": reg_used_numpy, "reg": reg, "lmbd_max": lmbd_max,

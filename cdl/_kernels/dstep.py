@@ -92,8 +92,9 @@ def _dot(a, b):  # pragma: no cover
 @jit
 def _mix(A, x, out):  # pragma: no cover
     """``out = A @ x`` for a small square ``A``, without allocation."""
-    out[:] = 0.
     for k in range(A.shape[0]):
+        for c in range(x.shape[1]):
+            out[k, c] = 0.
         for l in range(A.shape[1]):
             a = A[k, l]
             for c in range(x.shape[1]):
@@ -104,10 +105,17 @@ def _mix(A, x, out):  # pragma: no cover
 def _hessian_v(ztz, U, window, delta, W_delta, h_delta):  # pragma: no cover
     """``h_delta[k] = w * sum_l U[k, l] T_kl (w * delta_l)``; ``W_delta = T (w delta)``.
     """
-    W_delta[:] = 0.
-    correlate_waveforms(ztz, delta * window, W_delta)
-    h_delta[:] = 0.
+    # h_delta holds the windowed delta until it gets its own value.
+    for k in range(delta.shape[0]):
+        for j in range(delta.shape[1]):
+            h_delta[k, j] = delta[k, j] * window[j]
+        for l in range(W_delta.shape[1]):
+            for j in range(W_delta.shape[2]):
+                W_delta[k, l, j] = 0.
+    correlate_waveforms(ztz, h_delta, W_delta)
     for k in range(U.shape[0]):
+        for j in range(h_delta.shape[1]):
+            h_delta[k, j] = 0.
         for l in range(U.shape[1]):
             a = U[k, l]
             for j in range(h_delta.shape[1]):
@@ -117,13 +125,14 @@ def _hessian_v(ztz, U, window, delta, W_delta, h_delta):  # pragma: no cover
 
 
 @jit
-def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window,
-                        W):  # pragma: no cover
+def projected_gradient(x, grad, step, max_steps, tol, A, ztz, window, W, delta,
+                        h_delta, W_delta):  # pragma: no cover
     """Projected gradient with exact line search on the unit-ball rows of ``x``.
 
     The Hessian is ``A (x) I`` when ``W`` is empty (the ``u`` phase), else the
     ``v``-Hessian of :func:`_hessian_v` with ``A = U``; then ``W = T (w v)`` is kept
-    up to date. ``x``, ``grad`` and ``W`` are updated in place.
+    up to date. ``x``, ``grad`` and ``W`` are updated in place; ``delta``,
+    ``h_delta`` (shaped as ``x``) and ``W_delta`` (as ``W``) are scratch.
 
     Returns
     -------
@@ -131,9 +140,6 @@ def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window,
         The next trial step size.
     """
     is_v = W.size > 0
-    delta = np.empty_like(x)
-    h_delta = np.empty_like(x)
-    W_delta = np.empty_like(W)
     for _ in range(max_steps):
         sq_delta = ball_step(x, grad, step, delta)
         if sq_delta <= max(tol * tol, EPS_SQ) * _dot(x, x):
@@ -149,85 +155,17 @@ def _projected_gradient(x, grad, step, max_steps, tol, A, ztz, window,
         alpha = 1.
         if curvature > -slope:  # the minimiser along delta is before its end
             alpha = -slope / curvature
-        x += alpha * delta
-        grad += alpha * h_delta
+        for k in range(x.shape[0]):
+            for c in range(x.shape[1]):
+                x[k, c] += alpha * delta[k, c]
+                grad[k, c] += alpha * h_delta[k, c]
         if is_v:
-            W += alpha * W_delta
+            for k in range(W.shape[0]):
+                for l in range(W.shape[1]):
+                    for j in range(W.shape[2]):
+                        W[k, l, j] += alpha * W_delta[k, l, j]
         if alpha == 1.:
             step = min(step * STEP_GROWTH, MAX_STEP)
         else:
             step *= max(alpha, MIN_SHRINK)
     return step
-
-
-@jit
-def _inverse_bound(A, weights):  # pragma: no cover
-    """``1 / max_k sum_l |A[k, l]| weights[k, l]``: a safe step for Hessian ``A``."""
-    bound = 0.
-    for k in range(A.shape[0]):
-        row = 0.
-        for l in range(A.shape[1]):
-            row += abs(A[k, l]) * weights[k, l]
-        bound = max(bound, row)
-    return 1. / bound if bound > 0. else 1.
-
-
-@jit
-def alternate_step(ztz, ztX, window, u, v, W, steps, u_steps, v_steps,
-                   tol):  # pragma: no cover
-    """One outer iteration of the rank-1 d-step: steps on ``u``, then on ``v``.
-
-    Parameters
-    ----------
-    ztz : ndarray of shape (n_atoms, n_atoms, 2 * n_times_atom - 1)
-    ztX : ndarray of shape (n_atoms, n_channels, n_times_atom)
-    window : ndarray of shape (n_times_atom,)
-    u : ndarray of shape (n_atoms, n_channels)
-        Feasible (``||u_k|| <= 1``), updated in place.
-    v : ndarray of shape (n_atoms, n_times_atom)
-        Feasible (``||v_k|| <= 1``), updated in place.
-    W : ndarray of shape (n_atoms, n_atoms, n_times_atom)
-        ``T_kl (w v_l)`` on entry, kept up to date in place.
-    steps : ndarray of shape (2,)
-        Trial step sizes for ``u`` and ``v`` (0: start from a safe bound);
-        updated in place.
-    u_steps, v_steps : int
-        Maximum number of accepted steps on ``u`` and on ``v``.
-    tol : float
-        A phase stops when a step changes its block by less than ``tol`` times
-        its norm.
-
-    Returns
-    -------
-    sq_change : float
-        ``||u_new - u||^2 + ||v_new - v||^2``.
-    sq_norm : float
-        ``||u||^2 + ||v||^2`` before the iteration.
-    """
-    n_atoms = ztX.shape[0]
-    vw = v * window
-    M = np.empty((n_atoms, n_atoms))
-    b = np.empty_like(u)
-    for k in range(n_atoms):
-        M[k] = np.dot(W[k], vw[k])
-        b[k] = np.dot(ztX[k], vw[k])
-    M = 0.5 * (M + M.T)
-    u_old = u.copy()
-    v_old = v.copy()
-    grad_u = np.dot(M, u) - b
-    if steps[0] <= 0.:
-        steps[0] = _inverse_bound(M, np.ones_like(M))
-    steps[0] = _projected_gradient(u, grad_u, steps[0], u_steps, tol, M, ztz,
-                                   window, np.empty((0, 0, 0)))
-
-    U = np.dot(u, u.T)
-    grad_v = np.empty_like(v)
-    for k in range(n_atoms):
-        grad_v[k] = (np.dot(U[k], W[k]) - np.dot(u[k], ztX[k])) * window
-    if steps[1] <= 0.:
-        lag_sums = np.sum(np.abs(ztz), axis=2) * np.max(window ** 2)
-        steps[1] = _inverse_bound(U, lag_sums)
-    steps[1] = _projected_gradient(v, grad_v, steps[1], v_steps, tol, U, ztz,
-                                   window, W)
-    sq_change = _dot(u - u_old, u - u_old) + _dot(v - v_old, v - v_old)
-    return sq_change, _dot(u_old, u_old) + _dot(v_old, v_old)

@@ -148,28 +148,39 @@ def _scan(g, z, shift, positive, frozen, start, stop, buf, bits, best_bits,
     return _fold_best(bits, n, start, best_bits, best_i)
 
 
-def lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen):
+def lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen, from_signal=False):
     """Build the state of LGCD for one trial (see :func:`lgcd`).
+
+    With ``from_signal``, ``beta`` is the correlation of the atoms with the
+    signal (``D_k corr X``) instead of its definition in :func:`lgcd`; the
+    contributions of the non-zero activations of ``z`` are then subtracted
+    here, as LGCD updates (``nnz * n_atoms * (2 n_times_atom - 1)``
+    operations: no reconstruction and correlation of a residual).
 
     Work time-major, so that the atoms of a time window are one contiguous
     block and each update or scan is a single vectorised loop, and on
     ``g = (beta - reg) / ||D_k||^2``, the new value of a coordinate (when > 0).
     The state carries the best candidate of every segment, so that runs of a
-    few sweeps each give exactly the result of one long run. The arrays are
-    allocated here, in Python, and filled by compiled code: a compiled
-    function that returns arrays turns a Ctrl-C received while it runs into a
-    SystemError.
+    few sweeps each give exactly the result of one long run. The arrays
+    (scratch included) are allocated here, in Python, and filled by compiled
+    code: a compiled function that returns arrays turns a Ctrl-C received
+    while it runs into a SystemError, and allocations and dtype views in
+    compiled code each compile an implementation of their own.
 
     Returns
     -------
     state : tuple
         ``(g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len,
-        positive)``, to pass to :func:`lgcd_run` and :func:`lgcd_result`.
+        positive, buf, bits)``, to pass to :func:`lgcd_run` and
+        :func:`lgcd_result`.
     """
     n_atoms, n_times_valid = z.shape
     n_times_atom = (DtD.shape[2] + 1) // 2
     n_seg = (n_times_valid + seg_len - 1) // seg_len
     block = max(seg_len, 2 * n_times_atom)
+    # Candidate changes are only compared: float32 halves the memory traffic;
+    # their int32 bits order like them and reduce faster.
+    buf = np.zeros(block * n_atoms, dtype=np.float32)
     state = (np.empty(n_times_valid * n_atoms, dtype=beta.dtype),
              np.ascontiguousarray(z.T).ravel(),
              np.ascontiguousarray(frozen.T).ravel(),
@@ -177,21 +188,20 @@ def lgcd_init(beta, z, DtD, reg, seg_len, positive, frozen):
              np.empty(block * n_atoms, dtype=beta.dtype),
              np.zeros(n_seg, dtype=np.int32),
              np.zeros(n_seg, dtype=np.int64),
-             int(seg_len), bool(positive))
-    _fill_state(beta, DtD, reg, state)
+             int(seg_len), bool(positive), buf, buf.view(np.int32))
+    norms = np.diagonal(DtD[:, :, n_times_atom - 1])
+    inv_norms = np.zeros(n_atoms, dtype=beta.dtype)
+    np.divide(1., norms, out=inv_norms, where=norms > 0)
+    _fill_state(beta, DtD, reg, inv_norms, state, bool(from_signal))
     return state
 
 
 @jit
-def _fill_state(beta, DtD, reg, state):  # pragma: no cover
-    g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len, positive = state
+def _fill_state(beta, DtD, reg, inv_norms, state, from_signal):  # pragma: no cover
+    g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len, positive, buf, \
+        bits = state
     K, n_times_valid = beta.shape
     n_times_atom = (DtD.shape[2] + 1) // 2
-    inv_norms = np.zeros(K, dtype=beta.dtype)
-    for k in range(K):
-        norm_k = DtD[k, k, n_times_atom - 1]
-        if norm_k > 0:
-            inv_norms[k] = 1. / norm_k
     for t in range(n_times_valid):
         for k in range(K):
             g[t * K + k] = (beta[k, t] - reg[k]) * inv_norms[k]
@@ -200,23 +210,43 @@ def _fill_state(beta, DtD, reg, state):  # pragma: no cover
         for d in range(2 * n_times_atom - 1):
             for l in range(K):
                 DtD_t[k0, d * K + l] = DtD[l, k0, d] * inv_norms[l]
+    if from_signal:
+        # beta = D corr X: take out each activation's contribution, as the
+        # update that set it would have (the window update of _run).
+        for i0 in range(z_t.shape[0]):
+            dz = z_t[i0]
+            if dz == 0:
+                continue
+            t0 = i0 // K
+            k0 = i0 - t0 * K
+            if inv_norms[k0] > 0:
+                g[i0] += dz
+            lo = max(t0 - n_times_atom + 1, 0) * K
+            hi = min(t0 + n_times_atom, n_times_valid) * K
+            offset = (n_times_atom - 1 - t0) * K
+            for i in range(lo, hi):
+                g[i] -= dz * DtD_t[k0, i + offset]
     for i in range(shift.shape[0] // K):
         for k in range(K):
             shift[i * K + k] = 2 * reg[k] * inv_norms[k]
-    # Candidate changes are only compared: float32 halves the memory traffic.
-    buf = np.zeros(shift.shape[0], dtype=np.float32)
-    bits = buf.view(np.int32)
     # Per segment: best candidate change (int32 bits of a float32) and where.
+    zero = np.int64(0)  # typed: a literal 0 would compile _scan a second time
     for s in range(best_bits.shape[0]):
         a = s * seg_len * K
         b = min((s + 1) * seg_len, n_times_valid) * K
         best_bits[s], best_i[s] = _scan(g, z_t, shift, positive, frozen_t, a, b,
-                                        buf, bits, 0, a)
+                                        buf, bits, zero, a)
 
 
-@jit
-def lgcd_run(state, tol, max_sweeps):  # pragma: no cover
+def lgcd_run(state, tol, max_sweeps, max_work=None):
     """Run up to ``max_sweeps`` passes of LGCD on a state from :func:`lgcd_init`.
+
+    ``max_work`` (optional) also ends the run after the first pass at which
+    about that many coordinates have been read or written (a converged segment
+    counts 1, an update the ``n_atoms * (2 n_times_atom - 1)`` of its window
+    and the segments it makes rescan):
+    a bound on the duration of the call. Passes are never cut, so that runs
+    of a few passes give exactly the result of one long run.
 
     Returns
     -------
@@ -227,18 +257,31 @@ def lgcd_run(state, tol, max_sweeps):  # pragma: no cover
     max_change : float
         Largest remaining candidate change (below ``tol`` on convergence).
     """
-    g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len, positive = state
+    tol_bits = np.float32(max(tol, 0.)).view(np.int32)
+    if max_work is None:
+        max_work = np.iinfo(np.int64).max
+    n_sweeps, n_updates, max_bits = _run(state, tol_bits, max_sweeps, max_work)
+    return n_sweeps, n_updates, float(np.int32(max_bits).view(np.float32))
+
+
+@jit
+def _run(state, tol_bits, max_sweeps, max_work):  # pragma: no cover
+    """:func:`lgcd_run` with ``tol`` and the returned change as float32 bits."""
+    g, z_t, frozen_t, DtD_t, shift, best_bits, best_i, seg_len, positive, buf, \
+        bits = state
     n_seg = best_bits.shape[0]
     K = DtD_t.shape[0]
     n_times_atom = (DtD_t.shape[1] // K + 1) // 2
     n_times_valid = g.shape[0] // K
-    buf = np.zeros(max(seg_len, 2 * n_times_atom) * K, dtype=np.float32)
-    bits = buf.view(np.int32)
-    tol_bits = np.array([max(tol, 0.)], dtype=np.float32).view(np.int32)[0]
+    zero = np.int64(0)  # typed: a literal 0 would compile _scan a second time
     n_updates = 0
     n_sweeps = 0
-    while n_sweeps < max_sweeps and _max_bits(best_bits, n_seg) > tol_bits:
+    work = 0
+    update_work = K * (2 * n_times_atom - 1)
+    while n_sweeps < max_sweeps and work < max_work \
+            and _max_bits(best_bits, n_seg) > tol_bits:
         n_sweeps += 1
+        work += n_seg
         for s in range(n_seg):
             if best_bits[s] <= tol_bits:
                 continue
@@ -252,6 +295,7 @@ def lgcd_run(state, tol, max_sweeps):  # pragma: no cover
             dz = new - z_t[i0]
             z_t[i0] = new
             n_updates += 1
+            work += update_work
             # g of the updated coordinate excludes its own contribution: add
             # it here so that the window update below leaves it unchanged.
             g[i0] += dz
@@ -267,8 +311,9 @@ def lgcd_run(state, tol, max_sweeps):  # pragma: no cover
                 # leaves untouched: the old best if it lies there, else a scan.
                 t_best = best_i[s2] // K
                 if t_best >= o_start and t_best < o_stop:
+                    work += (b - a) * K
                     bb, bi = _scan(g, z_t, shift, positive, frozen_t, a * K,
-                                   o_start * K, buf, bits, 0, a * K)
+                                   o_start * K, buf, bits, zero, a * K)
                     bb, bi = _scan(g, z_t, shift, positive, frozen_t, o_stop * K,
                                    b * K, buf, bits, bb, bi)
                 else:
@@ -284,19 +329,16 @@ def lgcd_run(state, tol, max_sweeps):  # pragma: no cover
                         if frozen_t[lo + i]:
                             buf[i] = 0.
                 best_bits[s2], best_i[s2] = _fold_best(bits, n, lo, bb, bi)
-    max_change = float(np.array([_max_bits(best_bits, n_seg)],
-                                dtype=np.int32).view(np.float32)[0])
-    return n_sweeps, n_updates, max_change
+    return n_sweeps, n_updates, _max_bits(best_bits, n_seg)
 
 
-@jit
-def lgcd_result(state, z):  # pragma: no cover
-    """Write the activations of an LGCD state into ``z`` (n_atoms, n_times_valid)."""
-    z_t = state[1]
+def lgcd_result(state, z):
+    """Write the activations of an LGCD state into ``z`` (n_atoms, n_times_valid).
+
+    A transposition: numpy does it as fast, with nothing to compile.
+    """
     K, n_times_valid = z.shape
-    for t in range(n_times_valid):
-        for k in range(K):
-            z[k, t] = z_t[t * K + k]
+    z[:] = state[1].reshape(n_times_valid, K).T
 
 
 @jit
@@ -351,3 +393,45 @@ def lgcd(beta, z, DtD, reg, tol, max_sweeps, seg_len, positive, frozen):
     lgcd_result(state, z)
     lgcd_beta(state, DtD, reg, beta)
     return result
+
+
+@jit
+def lgcd_sums(state, DtX, out):  # pragma: no cover
+    """One pass over an LGCD state for its objective and duality gap.
+
+    Parameters
+    ----------
+    state : tuple
+        From :func:`lgcd_init`.
+    DtX : ndarray of shape (n_atoms, n_times_valid)
+        ``D_k corr X``.
+    out : ndarray of shape (5, n_atoms), float64
+        Receives, per atom: ``max_t (g - z)``, ``min_t (g - z)``,
+        ``sum_t |z|``, ``sum_t z`` and ``sum_t z (g - z)``.
+
+    Returns
+    -------
+    z_c : float
+        ``sum z * DtX``.
+    """
+    g, z_t = state[0], state[1]
+    K, n_times_valid = DtX.shape
+    for k in range(K):
+        out[0, k] = -np.inf
+        out[1, k] = np.inf
+        out[2, k] = 0.
+        out[3, k] = 0.
+        out[4, k] = 0.
+    z_c = 0.
+    for t in range(n_times_valid):
+        for k in range(K):
+            z = z_t[t * K + k]
+            x = g[t * K + k] - z
+            out[0, k] = max(out[0, k], x)
+            out[1, k] = min(out[1, k], x)
+            if z != 0:
+                out[2, k] += abs(z)
+                out[3, k] += z
+                out[4, k] += z * x
+                z_c += z * DtX[k, t]
+    return z_c

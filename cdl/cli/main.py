@@ -36,8 +36,10 @@ def _distributed_fit(args):
 
 def _run(args):
     """Run the command; the exit code (one line on stderr on error)."""
+    from cdl.utils.compiling import report_compilation
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), \
+                report_compilation(enabled=not getattr(args, "quiet", False)):
             warnings.showwarning = _show_warning
             args.func(args)
     except KeyboardInterrupt:

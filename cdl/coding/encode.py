@@ -32,6 +32,7 @@ from .gap import primal_and_gap
 from .solvers import (
     FIRST_ORDER,
     coordinate_descent,
+    coordinate_descent_objective,
 )
 
 #: The z-step solvers of :func:`sparse_encode`.
@@ -169,8 +170,12 @@ def check_n_times_atom(n_times_atom, n_times):
 
 def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
                    positive=True, stop="tol", n_jobs=1, seg_len=None,
-                   freeze_support=False, DtD=None):
-    """Encode checked inputs (no validation); returns ``(z, info)``."""
+                   freeze_support=False, DtD=None, scales=None, sq_norms=None):
+    """Encode checked inputs (no validation); returns ``(z, info)``.
+
+    ``scales``, ``sq_norms``: ``np.std`` and ``sum X ** 2`` of each trial, if
+    the caller keeps them (computed here otherwise).
+    """
     n_trials, n_channels, _ = X.shape
     n_times_atom = get_n_times_atom(D, n_channels)
     if DtD is None:
@@ -179,13 +184,17 @@ def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
                   stop=stop, seg_len=seg_len or 2 * n_times_atom,
                   freeze_support=freeze_support)
     z0s = [None] * n_trials if z0 is None else list(z0)
+    scales = [None] * n_trials if scales is None else list(scales)
+    sq_norms = [None] * n_trials if sq_norms is None else list(sq_norms)
     if n_jobs == 1 or n_trials == 1:
         with interrupts_as_keyboard_interrupt():
-            results = [_encode_trial(X[i], D, DtD, reg, z0s[i], **kwargs)
+            results = [_encode_trial(X[i], D, DtD, reg, z0s[i], scale=scales[i],
+                                     sq_norm=sq_norms[i], **kwargs)
                        for i in range(n_trials)]
     else:
         results = Parallel(n_jobs=n_jobs)(
-            delayed(_encode_trial)(X[i], D, DtD, reg, z0s[i], **kwargs)
+            delayed(_encode_trial)(X[i], D, DtD, reg, z0s[i], scale=scales[i],
+                                   sq_norm=sq_norms[i], **kwargs)
             for i in range(n_trials))
     z = np.stack([r[0] for r in results])
     infos = [r[1] for r in results]
@@ -201,7 +210,7 @@ def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
 
 
 def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
-                  seg_len, freeze_support):
+                  seg_len, freeze_support, scale=None, sq_norm=None):
     """Solve the problem of one trial; returns ``(z, info)``."""
     t_start = time.perf_counter()
     n_channels, n_times = X_n.shape
@@ -214,10 +223,10 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
     if solver == "gcd":
         seg_len = n_times_valid
     reg_k = reg_as(reg, X_n.dtype, DtD)
-    state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len)
+    state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len, XtX=sq_norm)
     # Changes of z are compared with tol times the scale of the signal (as in
     # alphacsc), so that tol means the same for data in volts or in units.
-    scale = float(np.std(X_n))
+    scale = float(np.std(X_n)) if scale is None else scale
     inner_tol = tol * scale if scale > 0 else tol
     # Below the rounding of the dtype, changes never stop: floor the tolerance.
     inner_tol = max(inner_tol, 100 * np.finfo(X_n.dtype).eps * scale)
@@ -226,7 +235,11 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
         it, up = run(X_n, D, reg_k, state, inner_tol, max_iter - n_iter, positive)
         n_iter += it
         n_updates += up
-        objective, gap = primal_and_gap(X_n, state["z"], D, reg_k, positive)
+        if run is coordinate_descent and X_n.dtype == np.float64:
+            objective, gap = coordinate_descent_objective(X_n, reg_k, state,
+                                                          positive)
+        else:
+            objective, gap = primal_and_gap(X_n, state["z"], D, reg_k, positive)
         if stop == "tol" or gap <= tol * max(objective, np.finfo(float).tiny) \
                 or n_iter >= max_iter or inner_tol < 1e-14 * max(scale, 1e-300):
             break

@@ -6,8 +6,9 @@ from cdl._kernels import lgcd as lgcd_kernels
 from cdl.model.objective import _reconstruct as reconstruct
 from cdl.model.objective import correlate
 
-# Coordinate descent runs in compiled calls of a few sweeps each, over about
-# this many coordinates per call (tens of ms): Ctrl-C is seen between calls.
+# Coordinate descent runs in compiled calls of a few sweeps each, reading or
+# writing about this many coordinates per call (a converged segment counts 1,
+# an update its window; tens of ms): Ctrl-C is seen between calls.
 SWEEP_BUDGET = 2 ** 22
 
 
@@ -16,27 +17,61 @@ def coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
 
     The kernel state (activations, beta and the best candidate of every
     segment) persists across calls, so the calls give exactly the updates of
-    one long call. About ``SWEEP_BUDGET`` coordinates are swept per call.
+    one long call. Each call reads or writes about ``SWEEP_BUDGET``
+    coordinates (whole sweeps: at least one).
     """
     z = state["z"]
     if state.get("lgcd") is None:
-        residual = X_n - reconstruct(z[None], D, X_n.shape[0])[0]
-        norms = np.diagonal(state["DtD"][:, :, state["DtD"].shape[2] // 2])
-        beta = correlate(residual, D) + z * norms[:, None]
+        # One pass over the signal (its correlation with the atoms); the
+        # kernel takes out the contributions of the warm start's non-zeros.
+        state["DtX"] = correlate(X_n, D)
         state["lgcd"] = lgcd_kernels.lgcd_init(
-            beta, z, state["DtD"], reg, state["seg_len"], positive,
-            state["frozen"])
-    per_call = max(1, SWEEP_BUDGET // max(z.size, 1))
+            state["DtX"], z, state["DtD"], reg, state["seg_len"], positive,
+            state["frozen"], from_signal=True)
     n_sweeps = n_updates = 0
     while n_sweeps < max_iter:
         n_s, n_u, max_change = lgcd_kernels.lgcd_run(
-            state["lgcd"], tol, min(per_call, max_iter - n_sweeps))
+            state["lgcd"], tol, max_iter - n_sweeps, SWEEP_BUDGET)
         n_sweeps += n_s
         n_updates += n_u
         if max_change <= tol or n_s == 0:
             break
     lgcd_kernels.lgcd_result(state["lgcd"], z)
     return n_sweeps, n_updates
+
+
+def coordinate_descent_objective(X_n, reg, state, positive):
+    """Objective and duality gap of a coordinate descent state, without a pass
+    over the signal (the same values as :func:`cdl.coding.primal_and_gap`).
+
+    With ``c = D corr X`` (kept from the start of the solve) and ``r = D corr
+    residual = ||D_k||^2 (g - z) + reg_k`` (``g`` kept current by the kernel):
+    ``||residual||^2 = ||X||^2 - <z, c> - <z, r>`` and ``<residual, X> =
+    ||X||^2 - <z, c>``; the dual point is the residual scaled so that
+    ``max r <= reg``. One compiled pass over the state
+    (:func:`cdl._kernels.lgcd.lgcd_sums`). Float64 states only (the rounding
+    of a float32 ``g`` is too coarse for the objective).
+    """
+    DtD = state["DtD"]
+    norms = np.diagonal(DtD[:, :, DtD.shape[2] // 2]).astype(np.float64)
+    reg = np.asarray(reg, dtype=np.float64)
+    if state.get("XtX") is None:
+        state["XtX"] = float(np.sum(X_n * X_n))
+    XtX = state["XtX"]
+    sums = np.empty((5, DtD.shape[0]))
+    z_c = lgcd_kernels.lgcd_sums(state["lgcd"], state["DtX"], sums)
+    gz_max, gz_min, l1, z_sum, z_gz = sums
+    sq_residual = max(XtX - z_c - float(np.sum(norms * z_gz + reg * z_sum)), 0.)
+    objective = 0.5 * sq_residual + float(np.sum(reg * l1))
+    corr_max = norms * gz_max + reg
+    if not positive:
+        corr_max = np.maximum(corr_max, -(norms * gz_min + reg))
+    corr_max[norms <= 0] = 0.  # a zero atom correlates with nothing
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(corr_max > 0, reg / corr_max, np.inf)
+    scale = min(1., float(ratios.min()))
+    dual = scale * (XtX - z_c) - 0.5 * scale * scale * sq_residual
+    return objective, max(objective - dual, 0.)
 
 
 def _prox(z, threshold, positive, frozen):

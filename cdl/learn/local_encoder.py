@@ -5,7 +5,12 @@ from cdl.coding.encode import _sparse_encode
 from cdl.model.objective import _lambda_max as lambda_max
 from cdl.model.objective import _objective as compute_objective
 from cdl.model.objective import _reconstruct as reconstruct
-from cdl.model.objective import compute_DtD, compute_ztX, compute_ztz
+from cdl.model.objective import (
+    compute_DtD,
+    compute_ztX,
+    compute_ztz,
+    data_fit_from_stats,
+)
 
 from .encoder import Encoder
 
@@ -41,8 +46,13 @@ class LocalEncoder(Encoder):
         self._z = np.zeros((X.shape[0], n_atoms, X.shape[2] - n_times_atom + 1),
                           dtype=X.dtype)
         self.XtX = _sum_of_squares(X)
+        # Per trial, for the z-step: its tol scale and its sum of squares.
+        self._scales = np.array([float(np.std(X_n)) for X_n in X])
+        self._sq_norms = np.array([_sum_of_squares(X_n[None]) for X_n in X])
         self.D = None
         self.reg = None
+        self._version = 0  # of the activations, for the statistics of get_cost
+        self._cost_stats = None
 
     def set_D(self, D):
         """Set the dictionary (``uv`` or full rank) used by the next z-step."""
@@ -63,12 +73,14 @@ class LocalEncoder(Encoder):
             raise ValueError(f"z must have shape (n_trials, n_atoms, "
                              f"n_times_valid) = {expected}, got {z.shape}.")
         self._z = np.ascontiguousarray(z)
+        self._version += 1
 
     def add_atom(self):
         """Append a row of zero activations for a new atom (greedy learning)."""
         n_trials, _, n_times_valid = self._z.shape
         self._z = np.concatenate(
             [self._z, np.zeros((n_trials, 1, n_times_valid), self._z.dtype)], axis=1)
+        self._version += 1
 
     def lambda_max(self, per_atom=False):
         """lambda_max of the signal for the current dictionary."""
@@ -91,8 +103,10 @@ class LocalEncoder(Encoder):
         kwargs = dict(self.solver_kwargs)
         z, info = _sparse_encode(
             self.X[idx], self.D, self.reg, solver=self.solver, z0=self._z[idx],
-            positive=self.positive, n_jobs=self.n_jobs, DtD=self._DtD, **kwargs)
+            positive=self.positive, n_jobs=self.n_jobs, DtD=self._DtD,
+            scales=self._scales[idx], sq_norms=self._sq_norms[idx], **kwargs)
         self._z[idx] = z
+        self._version += 1
         info["l1"] = self.get_l1()
         return info
 
@@ -108,8 +122,30 @@ class LocalEncoder(Encoder):
         return float(np.sum(self.reg * np.abs(self._z[idx]).sum(axis=(0, 2))))
 
     def get_cost(self):
-        """Objective of the current dictionary and activations."""
+        """Objective of the current dictionary and activations.
+
+        In float64 with sparse activations, from the sufficient statistics of
+        all trials (``0.5 ||X||^2 - <D, ztX> + 0.5 <D, ztz D>``): a cost in
+        their non-zeros rather than a reconstruction of every signal, and the
+        statistics are kept until the activations change (online learning
+        asks for the cost after the z-step and again after the d-step).
+        """
+        if self.X.dtype == np.float64 and self._sparse_enough():
+            if self._cost_stats is None or self._cost_stats[0] != self._version:
+                self._cost_stats = (self._version,
+                                    *self.get_sufficient_statistics())
+            _, ztz, ztX = self._cost_stats
+            return data_fit_from_stats(self.D, ztz, ztX, self.XtX,
+                                       self.n_channels) + self.get_l1()
         return compute_objective(self.X, self._z, self.D, self.reg)
+
+    def _sparse_enough(self):
+        """Whether the statistics cost less than a reconstruction."""
+        n_trials, n_atoms, n_times_valid = self._z.shape
+        L = self.n_times_atom
+        nnz = np.count_nonzero(self._z)
+        return nnz * (self.n_channels * L + 2 * n_atoms * L) \
+            < n_trials * n_times_valid * self.n_channels * (n_atoms + 1)
 
     def get_z_hat(self):
         """Copy of the current activations."""

@@ -9,7 +9,7 @@ versions used inside the package) assume checked inputs
 """
 import numpy as np
 
-from cdl._kernels import conv, stats
+from cdl._kernels import conv, dstep, stats
 from cdl.utils.validation import (
     check_bool,
     check_dictionary,
@@ -219,7 +219,8 @@ def compute_objective(X, z, D, reg):
 
 def _objective(X, z, D, reg):
     """:func:`compute_objective` on checked inputs."""
-    residual = X - _reconstruct(z, D, X.shape[1])
+    # No activation (the start of a fit): the residual is X itself, exactly.
+    residual = X - _reconstruct(z, D, X.shape[1]) if z.any() else X
     reg = np.broadcast_to(np.asarray(reg, dtype=float), (z.shape[1],))
     l1 = np.abs(z).sum(axis=(0, 2), dtype=np.float64)
     return float(0.5 * np.sum(residual * residual, dtype=np.float64)
@@ -281,7 +282,10 @@ def data_fit_from_stats(D, ztz, ztX, XtX, n_channels):
     """
     if is_rank1(D):
         u, v = split_uv(D, n_channels)
-        W = stats.ztz_times_waveforms(ztz, np.ascontiguousarray(v))
+        # The d-step's kernel (already compiled in a fit), not a second one.
+        W = np.zeros((v.shape[0], v.shape[0], v.shape[1]))
+        dstep.correlate_waveforms(np.ascontiguousarray(ztz, dtype=np.float64),
+                                  np.ascontiguousarray(v, dtype=np.float64), W)
         quad = np.einsum("kl,klj,kj->", u @ u.T, W, v)
         lin = np.einsum("kc,kcj,kj->", u, ztX, v)
     else:
