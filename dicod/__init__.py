@@ -17,16 +17,13 @@ that a worker process imports only what it needs.
 """
 from cdl.utils.lazy import lazy_exports
 
-# Imported now: the function must win over the submodule of the same name,
-# which a later import of dicod.dicod would otherwise bind here.
-from .dicod import dicod  # noqa: F401 (public, in __all__)
-
 _EXPORTS = {
     "BACKENDS": "dicod._launch",
     "DistributedEncoder": "dicod.encoder",
     "Segmentation": "dicod.segmentation",
     "WorkerError": "dicod._comm",
     "WorkerPool": "dicod.pool",
+    "dicod": "dicod.coding",
     "dicodile": "dicod.dicodile",
     "init_image_atoms": "dicod._images",
     "run_mpi": "dicod._launch",
@@ -34,5 +31,5 @@ _EXPORTS = {
     "worker_main": "dicod._launch",
     "world_size": "dicod._mpi",
 }
-__all__ = sorted([*_EXPORTS, "dicod"])
+__all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

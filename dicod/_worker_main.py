@@ -58,11 +58,10 @@ def _load_numba_blas_check():
 def main(argv):
     root_pid, root_host = int(argv[0]), argv[1]
     _single_thread_blas()
-    # dicod's __init__ imports the root's API (and with it Numba, a third of
-    # a second): register the package bare, so that MPI is initialised and
-    # the root's Spawn returns before the heavy imports, which then run while
-    # the root prepares the problem.
-    _bare_package("dicod")
+    # dicod's __init__ imports nothing heavy (its public names load on first
+    # use): MPI is initialised and the root's Spawn returns before the
+    # kernels are imported, which then happens while the root prepares the
+    # problem.
     from dicod._comm import ROOT, TAG_ERROR
     from dicod._mpi import SpawnWorkerComm
     comm = SpawnWorkerComm(root_pid, root_host)
@@ -81,6 +80,6 @@ def main(argv):
 
 if __name__ == "__main__":
     # This file's folder (dicod/) comes first on sys.path when run as a
-    # script; drop it so that 'dicod' names the package, not dicod/dicod.py.
+    # script; drop it so that 'dicod' names the package.
     sys.path.pop(0)
     main(sys.argv[1:])

@@ -18,7 +18,7 @@ from cdl.utils.validation import check_int
 from ._comm import WorkerError
 from ._problem import Problem, gather_z, setup_workers
 from ._signal import box_slice
-from .dicod import solve_kwargs, summarize
+from .coding import solve_kwargs, summarize
 from .pool import default_n_workers, workers_for_call
 
 
