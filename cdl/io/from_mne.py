@@ -1,6 +1,8 @@
 """MNE Raw, Epochs and Evoked objects as signals ``X``."""
 import numpy as np
 
+from .channels import pick_channels
+
 
 def mne_to_X(inst, picks=None):
     """Return the signal of an MNE Raw, Epochs or Evoked as ``X``.
@@ -11,9 +13,11 @@ def mne_to_X(inst, picks=None):
         A Raw or an Evoked gives one trial; Epochs give one trial per epoch.
     picks : str | list | slice | None
         Channels, as in MNE (types such as ``'eeg'``, names or indices). None
-        takes the data channels (EEG, MEG, ...; no stim). As in MNE, picks by
-        type (and None) leave out the channels marked bad; names and indices
-        keep them.
+        or ``'data'`` takes the MEG and EEG data channels: never reference
+        (CTF/4D compensation), stim, EOG, ECG or misc channels (see
+        :func:`cdl.io.channels.pick_channels`). As in MNE, picks by type
+        (and None) leave out the channels marked bad; names and indices keep
+        them.
 
     Returns
     -------
@@ -23,12 +27,11 @@ def mne_to_X(inst, picks=None):
         Info of the picked channels.
     """
     import mne
-    from mne._fiff.pick import _picks_to_idx  # the picks MNE methods accept
 
     if not isinstance(inst, (mne.io.BaseRaw, mne.BaseEpochs, mne.Evoked)):
         raise TypeError(f"inst must be an mne.io.Raw, mne.Epochs or mne.Evoked, "
                         f"got {type(inst).__name__}.")
-    idx = _picks_to_idx(inst.info, picks, none="data", exclude="bads")
+    idx = pick_channels(inst.info, picks)
     X = np.asarray(inst.get_data(picks=idx), dtype=np.float64)
     if X.ndim == 2:
         X = X[None]

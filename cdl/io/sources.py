@@ -21,6 +21,8 @@ from cdl.utils.validation import (
     check_magnitude,
 )
 
+from .channels import pick_channels
+
 READ_BLOCK = 2 ** 16  # samples read at once by the streaming helpers
 
 
@@ -82,12 +84,13 @@ class RawSource:
 
     def __init__(self, raw, dtype=None, picks=None):
         import mne
-        from mne._fiff.pick import _picks_to_idx
+
         self.raw = raw
-        self.picks = _picks_to_idx(raw.info, picks, none="data", exclude="bads")
+        self.picks = pick_channels(raw.info, picks)
         self.info = mne.pick_info(raw.info, self.picks)
         self.dtype = check_dtype(dtype) or np.dtype(np.float64)
         self.shape = (1, len(self.picks), raw.n_times)
+        self.factors = None  # per-channel divisors (type scalings), or None
         if min(self.shape) == 0:
             raise ValueError(f"X (an mne Raw) must not be empty, got "
                              f"{len(self.picks)} channels and {raw.n_times} "
@@ -96,6 +99,8 @@ class RawSource:
     def read(self, trial, start, stop):
         """Samples ``[start, stop)``, shape (n_channels, stop - start)."""
         data = self.raw.get_data(picks=self.picks, start=start, stop=stop)
+        if self.factors is not None:
+            data = data / self.factors[:, None]
         return np.array(data, dtype=self.dtype, order="C")
 
 
