@@ -61,25 +61,30 @@ def _to_json(params, name="params"):
 
 
 def _info_to_dict(info):
-    """The essentials of an Info: channels, types, rate, positions, montage."""
-    montage = info.get_montage()
-    positions = None
-    if montage is not None:
-        positions = {k: v for k, v in montage.get_positions().items()}
+    """The essentials of an Info: channels, types, rate, positions, digitisation.
+
+    The digitised points (fiducials, HPI coils, EEG electrodes, head shape)
+    are stored as they are (kind, ident, position, frame): rebuilding them
+    through a montage fails for some files (e.g. MNE's sample data, whose EEG
+    reference electrode has no channel).
+    """
     chs = [dict(loc=ch["loc"], coil_type=int(ch["coil_type"]),
                 coord_frame=int(ch["coord_frame"]), unit=int(ch["unit"]),
                 unit_mul=int(ch["unit_mul"]), cal=float(ch["cal"]),
                 range=float(ch["range"])) for ch in info["chs"]]
+    dig = [dict(kind=int(d["kind"]), ident=int(d["ident"]), r=d["r"],
+                coord_frame=int(d["coord_frame"])) for d in info["dig"] or []]
     dev_head_t = info["dev_head_t"]
     return _to_json(dict(
         ch_names=list(info["ch_names"]), ch_types=info.get_channel_types(),
         sfreq=float(info["sfreq"]), bads=list(info["bads"]), chs=chs,
         dev_head_t=None if dev_head_t is None else dev_head_t["trans"],
-        montage=positions))
+        dig=dig, montage=None))
 
 
 def _info_from_dict(spec):
     import mne
+    from mne._fiff._digitization import DigPoint
 
     info = mne.create_info(spec["ch_names"], spec["sfreq"], spec["ch_types"])
     for ch, saved in zip(info["chs"], spec["chs"], strict=True):
@@ -87,20 +92,31 @@ def _info_from_dict(spec):
         for key in ("coil_type", "coord_frame", "unit", "unit_mul"):
             ch[key] = int(saved[key])
         ch["cal"], ch["range"] = saved["cal"], saved["range"]
-    if spec["montage"] is not None:
-        positions = spec["montage"]
-        kwargs = {k: (None if v is None else np.asarray(v, dtype=np.float64))
-                  for k, v in positions.items() if k not in ("ch_pos", "coord_frame")}
-        ch_pos = {name: np.asarray(pos, dtype=np.float64)
-                  for name, pos in positions["ch_pos"].items()}
-        montage = mne.channels.make_dig_montage(
-            ch_pos=ch_pos, coord_frame=positions["coord_frame"], **kwargs)
-        info.set_montage(montage, on_missing="ignore", verbose=False)
+    if spec.get("dig"):
+        with info._unlock():
+            info["dig"] = [DigPoint(kind=d["kind"], ident=d["ident"],
+                                    r=np.asarray(d["r"], dtype=np.float64),
+                                    coord_frame=d["coord_frame"])
+                           for d in spec["dig"]]
+    elif spec.get("montage") is not None:  # files written before the dig key
+        _set_saved_montage(info, spec["montage"])
     if spec["dev_head_t"] is not None:
         info["dev_head_t"] = mne.transforms.Transform(
             "meg", "head", np.asarray(spec["dev_head_t"], dtype=np.float64))
     info["bads"] = list(spec["bads"])
     return info
+
+
+def _set_saved_montage(info, positions):
+    import mne
+
+    kwargs = {k: (None if v is None else np.asarray(v, dtype=np.float64))
+              for k, v in positions.items() if k not in ("ch_pos", "coord_frame")}
+    ch_pos = {name: np.asarray(pos, dtype=np.float64)
+              for name, pos in positions["ch_pos"].items()}
+    montage = mne.channels.make_dig_montage(
+        ch_pos=ch_pos, coord_frame=positions["coord_frame"], **kwargs)
+    info.set_montage(montage, on_missing="ignore", verbose=False)
 
 
 def write_model_file(fname, arrays, params, info=None, overwrite=False, *,
@@ -119,8 +135,9 @@ def write_model_file(fname, arrays, params, info=None, overwrite=False, *,
         numpy scalars and arrays are converted to lists; tuples become lists).
     info : mne.Info | None
         Stored as its essentials: channel names and types, sampling rate, bad
-        channels, channel positions and coil types, device-to-head transform
-        and the montage, enough to redraw topomaps.
+        channels, channel positions and coil types (with the CTF compensation
+        grade), device-to-head transform and the digitised points, enough to
+        redraw topomaps.
     overwrite : bool
         Replace an existing file. If False, an existing file raises
         FileExistsError.
@@ -201,7 +218,7 @@ def read_model_file(fname):
     if header["info"] is not None:
         try:
             info = _info_from_dict(header["info"])
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise _ModelFileError(f"{_corrupted(fname)}: its Info cannot be "
                                   f"rebuilt ({type(err).__name__}: {err}).") \
                 from None
