@@ -23,8 +23,13 @@ def test_fit_raw_with_picks_keeps_info(raw):
     model.fit(raw, picks=["a", "b", "c"])
     assert model.info_["ch_names"] == ["a", "b", "c"]
     assert model.u_hat_.shape == (2, 3)
+    # the channels are divided by the std of their type (EEG here)
+    X = raw.get_data(picks=["a", "b", "c"])[None]
+    assert model.scalings_ == {"eeg": pytest.approx(
+        (X - X.mean(axis=2, keepdims=True)).std())}
     expected = BatchCDL(n_atoms=2, n_times_atom=20, n_iter=5, random_state=0).fit(
-        raw.get_data(picks=["a", "b", "c"])[None])
+        X / model.scalings_["eeg"])
+    assert expected.scalings_ is None  # arrays are used as they are
     np.testing.assert_allclose(model.uv_hat_, expected.uv_hat_)
     z = model.transform(raw, picks=["a", "b", "c"])
     assert z.shape == model.z_hat_.shape

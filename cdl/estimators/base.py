@@ -96,7 +96,9 @@ class _BaseCDL(ParamsMixin):
         ----------
         X : ndarray of shape (n_trials, n_channels, n_times) | mne.io.Raw | mne.Epochs
             Signals; a 2-D array is one trial; a Raw or Epochs object is
-            converted with its data channels, and its Info is kept in ``info_``.
+            converted with its MEG and EEG data channels, each channel type
+            divided by its std (``scalings_``), and its Info is kept in
+            ``info_``.
         y : None
             Ignored.
         resume : path-like | bool | None
@@ -151,9 +153,10 @@ class _BaseCDL(ParamsMixin):
         ----------
         X : ndarray of shape (n_trials, n_channels, n_times) | mne.io.Raw | mne.Epochs
             Signals with the channels of the data the model was fitted on; a
-            2-D array is one trial.
+            2-D array is one trial, used as it is. A Raw or Epochs is read
+            on the model's channels and divided by ``scalings_``.
         picks : str | list | None
-            Channels of a Raw or Epochs (as in :meth:`fit`).
+            Channels of a Raw or Epochs (default: those of ``info_``).
         %(verbose)s
 
         Returns

@@ -10,8 +10,16 @@ import numpy as np
 
 from cdl.coding.encode import _sparse_encode
 from cdl.dictionary import init_dictionary, make_update_d
+from cdl.io.channels import channel_types, compensation_grade
 from cdl.io.from_mne import mne_to_X
-from cdl.io.sources import as_source
+from cdl.io.scaling import (
+    apply_type_scalings,
+    channel_factors,
+    check_same_types,
+    compute_type_scalings,
+    streaming_type_std,
+)
+from cdl.io.sources import RawSource, as_source
 from cdl.learn import apply_window, learn_dictionary
 from cdl.learn.checkpoint import (
     check_checkpoint_path,
@@ -34,24 +42,59 @@ from .encoders import make_encoder
 INIT_SAMPLES = 2 ** 17
 
 
-def prepare(est, X, picks=None):
-    """``X`` as a checked array (or a source with ``chunk_len``) and its Info.
+def prepare(est, X, picks=None, scalings=None):
+    """``X`` as a checked array (or a source with ``chunk_len``), its Info and
+    the scalings applied to it.
 
-    ``picks`` selects the channels of an MNE Raw or Epochs (as in MNE).
+    ``picks`` selects the channels of an MNE Raw or Epochs (as in MNE; by
+    default the MEG and EEG data channels). An MNE object's channel types are
+    put on a common footing (see :mod:`cdl.io.scaling`): ``scalings='std'``
+    computes a factor per type (at fit time), a dict applies given factors
+    (a fitted model's ``scalings_``), None leaves the data in its units.
+    Arrays are taken as they are (``scalings`` is then None).
     """
     dtype = check_dtype(est.dtype)
     if dtype is None and est.solver_z == "dicod":
         dtype = np.float64
+    is_mne = hasattr(X, "info") and hasattr(X, "get_data")
     if getattr(est, "chunk_len", None) is not None:
-        source = as_source(X, dtype=dtype)
-        return source, getattr(source, "info", None)
+        source = as_source(X, dtype=dtype, picks=picks)
+        info = getattr(source, "info", None)
+        if isinstance(source, RawSource) and scalings is not None:
+            types = channel_types(info)
+            scalings = streaming_type_std(source, types) if scalings == "std" \
+                else _checked(scalings, types)
+            source.factors = channel_factors(types, scalings)
+        return source, info, scalings if isinstance(source, RawSource) else None
     info = None
-    if hasattr(X, "info") and hasattr(X, "get_data"):
+    if is_mne:
         X, info = mne_to_X(X, picks=picks)
+        if scalings is not None:
+            types = channel_types(info)
+            scalings = compute_type_scalings(X, types, "std") \
+                if scalings == "std" else _checked(scalings, types)
+            X = apply_type_scalings(X, types, scalings)
     elif picks is not None:
         raise ValueError("picks selects channels of an mne Raw or Epochs; "
                          "index the array instead.")
-    return check_X(X, dtype=dtype), info
+    return check_X(X, dtype=dtype), info, scalings if is_mne else None
+
+
+def _checked(scalings, types):
+    check_same_types(scalings, types, what="X (an MNE object)", extra_ok=True)
+    return scalings
+
+
+def check_compensation(est, X):
+    """Refuse an MNE object at another CTF compensation grade than the fit's."""
+    info_fit = getattr(est, "info_", None)
+    if info_fit is None or not hasattr(X, "info"):
+        return
+    fitted, given = compensation_grade(info_fit), compensation_grade(X.info)
+    if fitted is not None and given is not None and fitted != given:
+        raise ValueError(f"X has CTF compensation grade {given}, the model was "
+                         f"fitted at grade {fitted}: call "
+                         f"X.apply_gradient_compensation({fitted}) first.")
 
 
 def _init_signal(X):
@@ -65,7 +108,7 @@ def _init_signal(X):
 
 def fit_estimator(est, X, resume=None, picks=None):
     """Fit ``est`` on ``X`` (the body of ``fit``); returns ``est``."""
-    X, info = prepare(est, X, picks=picks)
+    X, info, scalings = prepare(est, X, picks=picks, scalings="std")
     validate_params(est, X)
     fname = resume_path(est, resume)
     meta = run_meta(est, X) if (fname or est.checkpoint) else None
@@ -103,6 +146,7 @@ def fit_estimator(est, X, resume=None, picks=None):
         z_hat = encoder.get_z_hat()
     set_fitted(est, apply_window(result["D"], window, n_channels), z_hat,
                result, info, X)
+    est.scalings_ = scalings
     return est
 
 

@@ -29,6 +29,9 @@ def save_estimator(model, fname, overwrite=False, metadata=None):
         and not isinstance(rs, bool) else None
     params["estimator"] = type(model).__name__
     params["n_iter_done"] = int(model.n_iter_)
+    scalings = getattr(model, "scalings_", None)
+    params["scalings_"] = None if scalings is None else {
+        str(t): float(f) for t, f in scalings.items()}
     write_model_file(fname, arrays, params, info=model.info_, overwrite=overwrite,
                metadata=metadata)
 
@@ -39,6 +42,7 @@ def read_estimator(fname, estimators):
     params = dict(params)
     name = params.pop("estimator", None)
     n_iter_done = params.pop("n_iter_done", None)
+    scalings = params.pop("scalings_", None)
     if name not in estimators or "D_hat" not in arrays:
         raise ValueError(f"{fname} is a model file but not of a CDL estimator "
                          f"(estimator={name!r}).")
@@ -57,5 +61,6 @@ def read_estimator(fname, estimators):
     model.times_ = arrays["times"]
     model.n_iter_ = n_iter_done
     model.info_ = info
+    model.scalings_ = scalings
     model.metadata_ = read_model_metadata(fname)
     return model

@@ -5,12 +5,17 @@ from cdl.coding import sparse_encode_chunked
 from cdl.coding.encode import _sparse_encode, check_n_times_atom
 
 from .encoders import encode_distributed
-from .fitting import prepare, unbiased_z
+from .fitting import check_compensation, prepare, unbiased_z
 
 
 def transform_estimator(est, X, picks=None):
     """Activations of ``X`` on the dictionary of the fitted ``est``."""
-    X, _ = prepare(est, X, picks=picks)
+    check_compensation(est, X)
+    info = getattr(est, "info_", None)
+    if picks is None and info is not None and hasattr(X, "info"):
+        picks = list(info["ch_names"])  # the model's channels, in its order
+    X, _, _ = prepare(est, X, picks=picks,
+                      scalings=getattr(est, "scalings_", None))
     if X.shape[1] != est.n_channels_:
         raise ValueError(f"X has {X.shape[1]} channels but the model was "
                          f"fitted on {est.n_channels_}.")

@@ -129,6 +129,12 @@ n_iter_ : int
     Number of iterations run.
 info_ : mne.Info | None
     Info of the Raw or Epochs given to ``fit``.
+scalings_ : dict of str to float | None
+    Factor each channel type of the Raw or Epochs given to ``fit`` was
+    divided by (``{'mag': ..., 'grad': ..., 'eeg': ...}``, the std of the
+    type, see :mod:`cdl.io.scaling`); ``transform`` divides an MNE object
+    by the same factors. None when ``fit`` was given an array (arrays are
+    used as they are).
 interrupted_ : bool
     Whether ``fit`` was stopped by Ctrl-C (the attributes then hold the
     model learned so far; ``unbiased_z_hat`` is not applied)."""
