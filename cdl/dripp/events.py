@@ -1,7 +1,7 @@
 """From CDL activations ``z`` and MNE annotations to DriPP event times."""
 import numpy as np
 
-from cdl.model.occurrences import local_maxima
+from cdl.model.occurrences import find_occurrences
 from cdl.utils.log import logger, verbose
 from cdl.utils.validation import check_option, check_scalar
 
@@ -10,11 +10,14 @@ THRESHOLDS = ("percentile", "absolute", "relative")
 
 @verbose
 def events_from_activations(z, sfreq, threshold="percentile", value=0.0,
-                            tmin=0.0, verbose=None):
+                            tmin=0.0, v=None, timing="peak", trial_starts=None,
+                            verbose=None):
     """Turn CDL activations into event times, one array per atom.
 
-    An event is a strictly positive local maximum of ``z[n, k]`` whose
-    amplitude is at least the threshold of atom ``k``.
+    An event is an occurrence of :func:`cdl.model.occurrences.find_occurrences`
+    (a positive local maximum of ``z[n, k]``) whose amplitude is at least the
+    threshold of atom ``k``, timed at the peak of the atom's waveform when
+    ``v`` is given (so that DriPP latencies are those of that peak).
 
     Parameters
     ----------
@@ -30,15 +33,22 @@ def events_from_activations(z, sfreq, threshold="percentile", value=0.0,
         The threshold parameter; the default 0 keeps every local maximum.
     tmin : float
         Time in seconds of sample 0 of ``z`` (added to all times).
+    v : ndarray of shape (n_atoms, n_times_atom) | None
+        Waveforms: events at the sample of the largest ``|v_k|`` after the
+        window start (``timing='peak'``). None: at the window start.
+    timing : 'peak' | 'start' | array of int
+        See :func:`cdl.model.occurrences.timing_offsets`.
+    trial_starts : array of int of shape (n_trials,) | None
+        Sample of the recording at which each trial starts; by default the
+        trials are consecutive pieces of ``n_times_valid`` samples.
     verbose : bool | str | int | None
         Log level for this call.
 
     Returns
     -------
     atom_times : list of ndarray
-        For each atom, sorted event times in seconds. With several trials,
-        trials are taken as consecutive: trial ``n`` starts at
-        ``tmin + n * n_times_valid / sfreq``.
+        For each atom, sorted event times in seconds, ``tmin + (trial start
+        + time in the trial) / sfreq``.
     """
     z = np.asarray(z)
     if z.ndim == 2:
@@ -60,11 +70,16 @@ def events_from_activations(z, sfreq, threshold="percentile", value=0.0,
         raise ValueError(f"value must be in [0, 100] for threshold="
                          f"'percentile', got {value}.")
     n_trials, n_atoms, n_times = z.shape
-    peaks = local_maxima(z)
+    starts = np.arange(n_trials) * n_times if trial_starts is None \
+        else np.asarray(trial_starts)
+    if starts.shape != (n_trials,):
+        raise ValueError(f"trial_starts must hold one sample per trial "
+                         f"({n_trials}), got shape {starts.shape}.")
+    occ = find_occurrences(z, v=v, timing=timing)
     out = []
     for k in range(n_atoms):
-        trial, sample = np.nonzero(peaks[:, k])
-        amp = z[trial, k, sample]
+        mine = occ[occ["atom"] == k]
+        trial, sample, amp = mine["trial"], mine["time"], mine["amplitude"]
         if amp.size == 0:
             out.append(np.empty(0))
             continue
@@ -75,7 +90,7 @@ def events_from_activations(z, sfreq, threshold="percentile", value=0.0,
         else:
             level = value
         keep = amp >= level
-        times = tmin + (trial[keep] * n_times + sample[keep]) / sfreq
+        times = tmin + (starts[trial[keep]] + sample[keep]) / sfreq
         out.append(np.sort(times))
         logger.info("Atom %d: %d events (threshold %.3g).", k, keep.sum(),
                     level)
