@@ -304,7 +304,7 @@ def run_em(problem, n_iter=200, tol=1e-5, init=None, alpha_fixed=None,
     width = pb.upper - pb.lower
     if sigma_bounds is None:
         sigma_bounds = (1e-3 * width, 10 * width)
-    m_bounds = (pb.lower - width, pb.upper + width)
+    m_bounds = (pb.lower, pb.upper)  # a latency never leaves the support
     n_groups = pb.n_atoms * pb.n_drivers
     if alpha_fixed is None:
         alpha_fixed = np.zeros(n_groups, dtype=bool)

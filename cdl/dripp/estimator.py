@@ -7,6 +7,7 @@ from cdl.utils.params import ParamsMixin
 from cdl.utils.validation import check_int, check_scalar
 
 from ._pairs import build_problem
+from .checks import fit_flags
 from .em import run_em
 from .events import drivers_from_annotations, events_from_activations
 from .model import check_support, check_times, intensity, kernel_pdf, log_likelihood
@@ -49,7 +50,15 @@ class DriPP(ParamsMixin):
         Expected number of activations driven by each driver event.
     m_, sigma_ : ndarray of shape (n_atoms, n_drivers)
         Mean and standard deviation (seconds) of the kernels before
-        truncation.
+        truncation; ``m_`` always lies in ``[lower, upper]`` and ``sigma_``
+        in ``[sigma_min_, 10 (upper - lower)]``.
+    sigma_min_ : float
+        Floor of sigma: ``1e-3 (upper - lower)``, and at least a quarter of
+        a sample with ``sfreq``.
+    flags_ : list of list of list of str
+        ``flags_[k][p]``: warnings on the fit of atom ``k`` against driver
+        ``p`` (see :func:`cdl.dripp.checks.fit_flags`): 'sigma_floor' (the
+        kernel collapsed), 'm_at_edge', 'few_events'.
     loglik_ : ndarray of shape (``n_iter_ + 1``, n_atoms)
         Log-likelihood from the initial parameters to the final ones; it
         never decreases (generalised EM).
@@ -135,6 +144,8 @@ class DriPP(ParamsMixin):
         self.m_, self.sigma_ = res["m"], res["sigma"]
         self.loglik_, self.n_iter_ = res["loglik"], res["n_iter"]
         self.atom_times_, self.driver_times_, self.t_max_ = atoms, drivers, t_max
+        self.sigma_min_ = float(sigma_min)
+        self.flags_ = fit_flags(self)
         return self
 
     def intensity(self, t):
@@ -306,7 +317,7 @@ class DriPP(ParamsMixin):
 def fit_dripp_from_annotations(z, sfreq, annotations_or_events, event_id=None,
                                *, lower=0.03, upper=0.8, threshold="percentile",
                                value=0.0, first_samp=0, t_max=None, n_iter=200,
-                               tol=1e-5, verbose=None):
+                               tol=1e-5, v=None, timing="peak", verbose=None):
     """Fit DriPP for every atom of a CDL fit against annotation types.
 
     Parameters
@@ -327,10 +338,17 @@ def fit_dripp_from_annotations(z, sfreq, annotations_or_events, event_id=None,
     first_samp : int
         Sample of the recording that is sample 0 of ``z``.
     t_max : float | None
-        Recording length; default ``n_times_valid / sfreq``. Driver events
-        after it are dropped.
+        Recording length; default ``n_times / sfreq`` (``n_times =
+        n_times_valid + n_times_atom - 1`` with ``v``). Driver events after
+        it are dropped.
     n_iter, tol : int, float
         EM settings.
+    v : ndarray of shape (n_atoms, n_times_atom) | None
+        Waveforms of the atoms: occurrences are timed at the sample of the
+        largest ``|v_k|`` (``timing='peak'``), so the latencies ``m_`` are
+        those of the waveform's peak. None: at the atom's window start.
+    timing : 'peak' | 'start' | array of int
+        See :func:`cdl.model.occurrences.timing_offsets`.
     verbose : bool | str | int | None
         Log level for this call.
 
@@ -343,9 +361,9 @@ def fit_dripp_from_annotations(z, sfreq, annotations_or_events, event_id=None,
 
     Notes
     -----
-    An activation at sample ``t`` of ``z`` is the start of the atom, so the
-    fitted latencies ``m_`` are those of the atoms' onsets. With MNE events
-    (samples counted from the start of the acquisition) pass
+    An activation at sample ``t`` of ``z`` is the start of the atom's window;
+    with ``v`` the occurrence is timed at ``t + argmax |v_k|``. With MNE
+    events (samples counted from the start of the acquisition) pass
     ``first_samp=raw.first_samp``.
     """
     z = np.asarray(z)
@@ -353,8 +371,9 @@ def fit_dripp_from_annotations(z, sfreq, annotations_or_events, event_id=None,
         raise ValueError(f"z must hold one continuous recording (n_trials=1), "
                          f"got shape {z.shape}.")
     atom_times = events_from_activations(z, sfreq, threshold=threshold,
-                                         value=value)
-    t_max = z.shape[-1] / sfreq if t_max is None else t_max
+                                         value=value, v=v, timing=timing)
+    n_times = z.shape[-1] + (0 if v is None else np.shape(v)[1] - 1)
+    t_max = n_times / sfreq if t_max is None else t_max
     drivers, names = drivers_from_annotations(annotations_or_events, sfreq,
                                               event_id, first_samp)
     kept = [d[(d >= 0) & (d <= t_max)] for d in drivers]
