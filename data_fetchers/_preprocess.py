@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cdl.io.channels import compensation_grade, pick_channels, set_compensation
 from cdl.utils.log import logger, verbose, warn
 from cdl.utils.validation import check_option
 
@@ -74,12 +75,13 @@ class Recording:
 def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None,
                notch=None, l_freq=None, h_freq=None, sfreq=None, event_id=None,
                stim_channel=None, n_splits=None, trial_duration=None,
-               split_at_boundaries=True, scaling=None, keep_raw=True, copy=True,
-               n_jobs=None, verbose=None):
+               split_at_boundaries=True, scaling=None, compensation=None,
+               keep_raw=True, copy=True, n_jobs=None, verbose=None):
     """Turn an MNE Raw into a :class:`Recording`, in a fixed order of steps.
 
     The steps run in this order: find events (stim channel, else annotations),
-    pick channel types, drop bad and flat channels, notch filter, band-pass
+    set the CTF compensation grade, pick channel types, drop bad and flat
+    channels, notch filter, band-pass
     filter, resample, cut into trials, scale.
 
     Parameters
@@ -88,8 +90,11 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         The recording; it is loaded into memory if needed.
     picks : str | list of str | None
         Channels to keep, as in :meth:`mne.io.Raw.pick`: a channel type
-        (``'eeg'``, ``'grad'``, ``'mag'``), ``'data'`` (all data channels),
-        or channel names. None keeps every channel.
+        (``'eeg'``, ``'grad'``, ``'mag'``), ``'data'`` (the MEG and EEG data
+        channels: never MEG reference, stim, EOG, ECG or misc channels, see
+        :func:`cdl.io.channels.pick_channels`), or channel names. Picks by
+        type never take MEG reference channels unless ``'ref_meg'`` is
+        named. None keeps every channel.
     bads : list of str | None
         Channel names to mark as bad, in addition to ``raw.info['bads']``.
     drop_bads : bool
@@ -122,6 +127,12 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
     scaling : None | 'per_channel' | 'global'
         Divide each channel by its standard deviation, or the whole signal by
         its standard deviation.
+    compensation : int | None
+        CTF gradient compensation grade to bring the recording to, before
+        picking (once the reference channels are left out the grade cannot
+        change). None keeps the grade of the file. The grade of the result
+        is recorded (``preprocessing['compensation_grade']``, None for other
+        systems).
     keep_raw : bool
         Keep the preprocessed Raw in ``Recording.raw``.
     copy : bool
@@ -152,8 +163,10 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
                   sfreq_original=float(raw.info["sfreq"]))
 
     events, events_from = _find_events(raw, stim_channel, event_id)
+    set_compensation(raw, compensation)
+    record["compensation_grade"] = compensation_grade(raw.info)
     if picks is not None:
-        raw.pick(picks)
+        raw.pick(pick_channels(raw.info, picks, exclude=()))
     record["picks"] = _plain(picks)
     record["dropped_channels"] = _drop_channels(raw, bads, drop_bads, reject_flat)
 

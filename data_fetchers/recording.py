@@ -3,18 +3,21 @@ from pathlib import Path
 
 from cdl.utils.log import logger, verbose
 
+from ._epochs import preprocess_epochs
 from ._preprocess import check_options, run_preprocess
 
 
 @verbose
 def load_recording(path, *, montage=None, verbose=None, **options):
-    """Read a recording with :func:`mne.io.read_raw` and preprocess it.
+    """Read a recording (or an epochs FIF file) and preprocess it.
 
     Parameters
     ----------
     path : path-like
         A file MNE reads: EDF, BDF, FIF, BrainVision (``.vhdr``), EEGLAB
-        (``.set``), and the other formats of :func:`mne.io.read_raw`.
+        (``.set``), and the other formats of :func:`mne.io.read_raw`; or an
+        epochs FIF file (``-epo.fif``), whose epochs become the trials (see
+        :func:`data_fetchers._epochs.preprocess_epochs`).
     montage : str | mne.channels.DigMontage | None
         Montage to set (e.g. ``'standard_1005'``) when the file holds no
         electrode positions; channels it does not know are left without one.
@@ -38,7 +41,15 @@ def load_recording(path, *, montage=None, verbose=None, **options):
         ``'auto'``, ``renamed_channels``).
     """
     check_options(options)
-    raw = read_raw(path)
+    raw = read_recording(path)
+    if not hasattr(raw, "first_samp"):  # epochs
+        if isinstance(montage, str) and montage == "auto":
+            montage = None  # epochs files keep their positions
+        if montage is not None:
+            raw.set_montage(montage, on_missing="ignore", verbose=False)
+        recording = preprocess_epochs(raw, **options)
+        recording.preprocessing["montage"] = _montage_name(montage)
+        return recording
     record = {}
     if isinstance(montage, str) and montage == "auto":
         record["renamed_channels"], montage = auto_montage(raw)
@@ -48,50 +59,126 @@ def load_recording(path, *, montage=None, verbose=None, **options):
                           **record)
 
 
-def read_raw(path):
-    """Read ``path`` with MNE, turning its failures into clear errors.
+def read_recording(path):
+    """Read a recording file with MNE: a Raw, or Epochs for an epochs FIF.
 
-    Truncated EDF/BDF files (fewer data records than their header announces)
-    and recordings holding NaN or infinite values (e.g. a corrupted FIF) are
-    refused. Warnings MNE gives while reading are logged, one line each, once
-    the file has been read.
+    Errors name what the file is: not a recording MNE can read (with its
+    extension), an evoked (averaged) FIF, a truncated EDF/BDF, a recording
+    holding NaN or infinite values (naming the channels). Warnings MNE gives
+    while reading are logged, one line each, once the file has been read.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    inst : mne.io.Raw | mne.Epochs
+        Loaded in memory.
     """
     import warnings
-
-    import mne
-    import numpy as np
 
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"Recording file not found: {path}")
     if path.is_dir() and path.suffix.lower() != ".ds":  # CTF data are folders
         raise IsADirectoryError(f"{path} is a folder, not a recording file.")
-    if path.suffix.lower() in (".edf", ".bdf"):
+    suffix = "".join(path.suffixes[-2:]).lower() if path.name.lower().endswith(
+        ".fif.gz") else path.suffix.lower()
+    if suffix in (".edf", ".bdf"):
         _check_edf_size(path)
+    kind = _fif_kind(path) if suffix in (".fif", ".fif.gz") else "raw"
+    if kind == "evoked":
+        raise ValueError(f"{path} is an evoked (averaged) FIF file, not "
+                         f"supported by cdl fit: give the continuous recording "
+                         f"or its epochs (-epo.fif).")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            raw = mne.io.read_raw(path, preload=True, verbose=False)
-        except Exception as err:  # noqa: BLE001 (readers fail in many ways)
-            raise ValueError(
-                f"MNE could not read {path} as a raw recording: it is "
-                f"corrupted, truncated or in an unsupported format "
-                f"({type(err).__name__}: {_first_line(err)}). Supported "
-                f"formats include EDF/BDF (.edf, .bdf), FIF (.fif), "
-                f"BrainVision (.vhdr) and EEGLAB (.set).") from None
-    if raw.n_times < 2 or len(raw.ch_names) == 0:
-        raise ValueError(f"{path} holds no data ({len(raw.ch_names)} channels, "
-                         f"{raw.n_times} samples).")
-    for start in range(0, len(raw.ch_names), 16):  # by blocks: bounded memory
-        block = raw.get_data(picks=np.arange(start, min(start + 16,
-                                                        len(raw.ch_names))))
-        if not np.all(np.isfinite(block)):
-            raise ValueError(f"{path} holds NaN or infinite values: the file is "
-                             f"corrupted or was not written completely.")
+        inst = _read(path, suffix, kind)
+    _check_finite(inst, path)
     for warning in caught:
         logger.warning(f"While reading {path.name}: "
                        f"{_first_line(warning.message)}")
-    return raw
+    return inst
+
+
+def read_raw(path):
+    """Read a continuous recording (see :func:`read_recording`); refuse epochs."""
+    inst = read_recording(path)
+    if not hasattr(inst, "first_samp"):
+        raise ValueError(f"{path} is an epochs file: a continuous recording is "
+                         f"needed here (cdl fit and load_recording read epochs).")
+    return inst
+
+
+def _fif_kind(path):
+    """'raw', 'epochs', 'evoked' or None (not a FIF MNE can open)."""
+    from mne._fiff.constants import FIFF
+    from mne._fiff.open import fiff_open
+    from mne._fiff.tree import dir_tree_find
+
+    try:
+        fid, tree, _ = fiff_open(path, verbose=False)
+        fid.close()
+    except Exception:  # noqa: BLE001 (the reader gives the error)
+        return None
+    for kind, block in (("raw", "FIFFB_RAW_DATA"), ("raw", "FIFFB_CONTINUOUS_DATA"),
+                        ("epochs", "FIFFB_MNE_EPOCHS"), ("evoked", "FIFFB_EVOKED")):
+        if dir_tree_find(tree, getattr(FIFF, block)):
+            return kind
+    return None
+
+
+def _read(path, suffix, kind):
+    import mne
+
+    try:
+        if kind == "epochs":
+            return mne.read_epochs(path, preload=True, verbose=False)
+        return mne.io.read_raw(path, preload=True, verbose=False)
+    except Exception as err:  # noqa: BLE001 (readers fail in many ways)
+        readers = _readers(suffix)
+        what = (f"{readers} failed ({type(err).__name__}: {_first_line(err)}): "
+                f"the file is corrupted, truncated or not in that format"
+                if readers else "no MNE reader for this extension "
+                                "(unsupported format)")
+        raise ValueError(
+            f"{path} is not a recording MNE can read ({suffix or 'no suffix'}): "
+            f"{what}. "
+            f"Supported formats include EDF/BDF (.edf, .bdf), FIF (raw or "
+            f"epochs, .fif), BrainVision (.vhdr) and EEGLAB (.set).") from None
+
+
+def _readers(suffix):
+    try:
+        from mne.io._read_raw import _get_supported
+        readers = _get_supported().get(suffix, {})
+        return " or ".join(getattr(f, "__name__", str(f))
+                           for f in readers.values())
+    except Exception:  # noqa: BLE001 (private API: the message only)
+        return ""
+
+
+def _check_finite(inst, path):
+    """Refuse NaN or infinite values, naming the channels that hold them."""
+    import numpy as np
+
+    if len(inst.ch_names) == 0 or inst.get_data(picks=[0]).shape[-1] < 2:
+        raise ValueError(f"{path} holds no data ({len(inst.ch_names)} "
+                         f"channels).")
+    bad = []
+    for start in range(0, len(inst.ch_names), 16):  # by blocks: bounded memory
+        picks = np.arange(start, min(start + 16, len(inst.ch_names)))
+        block = inst.get_data(picks=picks)
+        finite = np.isfinite(block).all(axis=tuple(i for i in range(block.ndim)
+                                                   if i != block.ndim - 2))
+        bad += [inst.ch_names[i] for i in picks[~finite]]
+    if bad:
+        shown = ", ".join(bad[:8]) + (" ..." if len(bad) > 8 else "")
+        raise ValueError(f"{path}: the recording holds NaN or infinite values "
+                         f"in {len(bad)} channel(s): {shown}. The file is "
+                         f"corrupted or was not written completely; mark those "
+                         f"channels bad or repair the file.")
 
 
 def _first_line(err):
