@@ -44,13 +44,17 @@ def test_plot_atoms_layout(fitted, tmp_path, monkeypatch):
     fig = plot_atoms(model, show=False)
     assert isinstance(fig, Figure)
     axes = np.array(fig.axes[:9]).reshape(3, 3)
-    assert len(fig.axes) == 9  # topomap, waveform, spectrum per atom
+    # topomap (one channel type: EEG), waveform, spectrum per atom, and the
+    # topomaps' colour bars
+    assert len(fig.axes) == 9 + 3
     for k, (topo, wave, psd) in enumerate(axes):
-        assert topo.get_title() == f"Atom {k}: spatial pattern"
+        assert topo.get_title() == f"Atom {k}: eeg (a.u.)"  # no scalings_
         assert _n_images(topo) > 0  # a topomap was drawn
         assert wave.get_xlabel() == "Time (s)"
         times = wave.get_lines()[0].get_xdata()
         assert times[-1] == pytest.approx((model.n_times_atom - 1) / 100.)
+        peak = np.argmax(np.abs(model.v_hat_[k])) / 100.  # the timing point
+        assert wave.get_lines()[1].get_xdata()[0] == pytest.approx(peak)
         assert psd.get_xlabel() == "Frequency (Hz)"
         assert psd.get_xlim()[1] == pytest.approx(50.)  # Nyquist
     assert list(tmp_path.iterdir()) == []  # plots never write files
@@ -112,6 +116,14 @@ def test_atom_locked_average_recovers_the_atom():
     average, n_occ = atom_locked_average(X, z, 0, n_before=10, n_after=50)
     assert n_occ == len(onsets)
     np.testing.assert_allclose(average[:, 10:50], 2. * np.outer(u, v), atol=0.01)
+    # locked on a point of the waveform: the same average, shifted
+    shifted, _ = atom_locked_average(X, z, 0, n_before=15, n_after=45, offset=5)
+    np.testing.assert_allclose(shifted, average)
+    # a plateau or a shoulder of z is one occurrence
+    z2 = z.copy()
+    z2[0, 0, onsets[0] - 1] = 1.
+    z2[0, 0, onsets[1] + 1] = 2.
+    assert atom_locked_average(X, z2, 0, 10, 50)[1] == len(onsets)
     # windows leaving the trial are dropped; n_max keeps the largest
     z[0, 0, 3] = 5.
     _, n_occ = atom_locked_average(X, z, 0, n_before=10, n_after=50)
@@ -127,22 +139,23 @@ def test_plot_atom_evoked(fitted):
     class Model:  # the attributes plot_atom_evoked reads
         u_hat_, v_hat_, z_hat_, n_times_atom, info_ = u[None], v[None], z, 40, None
 
-    fig = plot_atom_evoked(Model(), X, tmin=-0.0, show=False)
+    fig = plot_atom_evoked(Model(), X, show=False)
     assert len(fig.axes) == 2
     lines = fig.axes[0].get_lines()
-    top = int(np.argmax(np.abs(u)))
-    # the atom's component at its strongest channel: what it adds there
-    component = next(ln for ln in lines
-                     if ln.get_label() == f"atom component at channel {top}")
-    np.testing.assert_allclose(component.get_ydata()[:40], 2. * u[top] * v,
-                               atol=0.01)
+    peak = int(np.argmax(np.abs(v)))
+    # the atom's course (its spatial filter u on the average), locked on the
+    # peak of |v|: the window from -peak - 0.1 s (0.1 s = 0.1 samples here)
+    course = next(ln for ln in lines if ln.get_label() == "u @ average")
+    np.testing.assert_allclose(course.get_xdata()[0], -peak)
+    np.testing.assert_allclose(course.get_ydata()[:40], 2. * v, atol=0.01)
     scaled = next(ln for ln in lines if ln.get_label() == "waveform v (scaled)")
-    np.testing.assert_allclose(scaled.get_ydata(), 2. * u[top] * v, atol=0.01)
+    np.testing.assert_allclose(scaled.get_ydata(), 2. * v, atol=0.01)
+    np.testing.assert_allclose(scaled.get_xdata(), np.arange(40) - peak)
 
     model, X_eeg = fitted
     fig = plot_atom_evoked(model, X_eeg, atoms=[0, 2], show=False)
-    assert isinstance(fig, Figure) and len(fig.axes) == 4
-    assert fig.axes[0].get_xlabel() == "Time from atom onset (s)"
+    assert isinstance(fig, Figure) and len(fig.axes) == 4 + 2  # + colour bars
+    assert fig.axes[0].get_xlabel() == "Time from occurrence, peak of |v| (s)"
     with pytest.raises(ValueError, match="must have shape"):
         plot_atom_evoked(model, X_eeg[:, :10], show=False)
 

@@ -1,14 +1,14 @@
 """Figures of the activations, atom-locked averages and convergence."""
 import numpy as np
 
+from cdl.io.channels import channel_types
 from cdl.io.from_mne import mne_to_X
+from cdl.io.scaling import apply_type_scalings
 from cdl.model.occurrences import local_maxima
 
 from ._mpl import maybe_show, pyplot
-from .atoms import (
-    _uv_of,
-    plot_pattern,
-)
+from .atoms import _uv_of
+from .topomaps import n_topomaps, plot_topomaps
 
 
 def plot_activations(z, sfreq=1., trial=0, atoms=None, show=True):
@@ -76,7 +76,7 @@ def plot_convergence(pobj, times=None, show=True):
     return maybe_show(fig, show)
 
 
-def atom_locked_average(X, z, atom, n_before, n_after, n_max=None):
+def atom_locked_average(X, z, atom, n_before, n_after, n_max=None, offset=0):
     """Average of ``X`` over windows locked on the occurrences of one atom.
 
     Parameters
@@ -88,39 +88,44 @@ def atom_locked_average(X, z, atom, n_before, n_after, n_max=None):
     atom : int
         Atom index.
     n_before, n_after : int
-        Samples kept before and after each occurrence (the atom's first
-        sample); windows that leave the trial are dropped.
+        Samples kept before and after each occurrence's time; windows that
+        leave the trial are dropped.
     n_max : int | None
         Keep only the ``n_max`` occurrences of largest amplitude.
+    offset : int
+        Timing offset of the atom (sample of its waveform at which the
+        occurrences are timed, e.g. ``argmax |v|``; 0: the window start).
 
     Returns
     -------
     average : ndarray of shape (n_channels, n_before + n_after) | None
         None when no occurrence fits.
     n_occurrences : int
-        Number of windows averaged. Occurrences are the positive local
-        maxima of ``z[:, atom]``.
+        Number of windows averaged. Occurrences are those of
+        :func:`cdl.model.occurrences.find_occurrences` (local maxima of
+        ``z[:, atom]``), at window start + ``offset``.
     """
     z_k = np.asarray(z)[:, atom]
-    trial, t = np.nonzero(local_maxima(z_k))
+    trial, start = np.nonzero(local_maxima(z_k))
+    t = start + int(offset)
     keep = (t - n_before >= 0) & (t + n_after <= X.shape[2])
-    trial, t = trial[keep], t[keep]
+    trial, t, start = trial[keep], t[keep], start[keep]
     if n_max is not None and len(t) > n_max:
-        order = np.argsort(-z_k[trial, t], kind="stable")[:n_max]
+        order = np.argsort(-z_k[trial, start], kind="stable")[:n_max]
         trial, t = trial[order], t[order]
     if len(t) == 0:
         return None, 0
     offsets = np.arange(-n_before, n_after)
     total = np.zeros((n_before + n_after, X.shape[1]))
-    for start in range(0, len(t), 256):  # chunks bound the memory used
-        sl = slice(start, start + 256)
+    for first in range(0, len(t), 256):  # chunks bound the memory used
+        sl = slice(first, first + 256)
         # advanced indices around a slice: shape (n_occ, n_win, n_channels)
         total += X[trial[sl, None], :, t[sl, None] + offsets].sum(axis=0)
     return total.T / len(t), len(t)
 
 
-def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=-0.1,
-                     tmax=None, n_max=None, show=True):
+def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=None,
+                     tmax=None, n_max=None, scalings=None, show=True):
     """Signal averaged on the occurrences of each atom (an "atom-evoked").
 
     Parameters
@@ -128,81 +133,99 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=-0.1,
     model : fitted CDL estimator
         Gives ``u_hat_``, ``v_hat_``, ``n_times_atom`` and (default) ``z_hat_``.
     X : ndarray of shape (n_trials, n_channels, n_times) | mne.io.Raw | mne.Epochs
-        The signal the activations come from (MNE objects are converted with
-        the channels of ``info``).
+        The signal the activations come from, as the model sees it (an array
+        in the model's scaled space; an MNE object is read on the model's
+        channels and divided by its ``scalings_``).
     z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
         Activations of ``X``; default ``model.z_hat_``.
     info : mne.Info | None
         Channel positions and sampling rate (default ``model.info_``).
     atoms : list of int | None
         Atoms to show (all by default).
-    tmin : float
-        Start of the window in seconds relative to the atom's onset.
-    tmax : float | None
-        End of the window; default: atom duration + 0.1 s.
+    tmin, tmax : float | None
+        Window in seconds around each occurrence (timed at the peak of the
+        atom's ``|v|``); default: the atom's window, 0.1 s more each side.
     n_max : int | None
         Average only the ``n_max`` largest occurrences of each atom.
+    scalings : dict of str to float | None
+        Factor per channel type (default ``model.scalings_``), to draw the
+        topomaps in physical units.
     show : bool
         Show the figure.
 
     Returns
     -------
     fig : instance of matplotlib.figure.Figure
-        One row per atom: the averaged signal of every channel (grey); the
-        atom's component (the average projected on the spatial pattern
-        ``u_k``, times ``u_k`` at its strongest channel: what the atom
-        contributes there, in the channels' units, colour); the waveform
-        ``v_k`` scaled to it (dashed); then the topomap of the average at the
-        peak of the component.
+        One row per atom: the averaged signal of every channel in the
+        model's space (grey: each channel divided by its type's factor); the
+        atom's course ``u_k @ average`` (colour, the atom's spatial filter in
+        that space); the waveform ``v_k`` scaled to it (dashed); then one
+        topomap per channel type of the average at the peak of the course,
+        in physical units.
     """
     plt = pyplot()
     u, v = _uv_of(model)
     info = info if info is not None else getattr(model, "info_", None)
+    if scalings is None:
+        scalings = getattr(model, "scalings_", None)
     sfreq = float(info["sfreq"]) if info is not None else 1.
-    if hasattr(X, "get_data"):
-        X = mne_to_X(X, picks=None if info is None else list(info["ch_names"]))[0]
-    X = np.asarray(X)
+    X = _model_space(X, info, scalings)
     z = np.asarray(model.z_hat_ if z is None else z)
     if X.ndim != 3 or X.shape[1] != u.shape[1] or z.shape[0] != X.shape[0]:
         raise ValueError(f"X must have shape (n_trials, {u.shape[1]}, n_times) "
                          f"with the {z.shape[0]} trial(s) of z, got {X.shape}.")
     n_times_atom = v.shape[1]
-    tmax = n_times_atom / sfreq + 0.1 if tmax is None else tmax
-    n_before, n_after = round(-tmin * sfreq), round(tmax * sfreq)
-    if n_before + n_after < 1:
-        raise ValueError(f"tmax must be larger than tmin, got {tmin}, {tmax}.")
     atoms = list(range(len(u)) if atoms is None else atoms)
-    fig, axes = plt.subplots(len(atoms), 2, figsize=(9, 2.6 * len(atoms)),
-                             squeeze=False, gridspec_kw=dict(width_ratios=[3, 1]))
-    times = np.arange(-n_before, n_after) / sfreq
+    n_maps = n_topomaps(info)
+    fig, axes = plt.subplots(len(atoms), 1 + n_maps,
+                             figsize=(6 + 2.6 * n_maps, 2.6 * len(atoms)),
+                             squeeze=False,
+                             gridspec_kw=dict(width_ratios=[3] + [1] * n_maps))
     for row, k in enumerate(atoms):
-        ax, ax_topo = axes[row]
-        average, n_occ = atom_locked_average(X, z, k, n_before, n_after, n_max)
+        ax = axes[row, 0]
+        offset = int(np.argmax(np.abs(v[k])))
+        start = -(offset / sfreq + 0.1) if tmin is None else tmin
+        stop = (n_times_atom - offset) / sfreq + 0.1 if tmax is None else tmax
+        n_before, n_after = round(-start * sfreq), round(stop * sfreq)
+        if n_before + n_after < 1:
+            raise ValueError(f"tmax must be larger than tmin, got {tmin}, {tmax}.")
+        times = np.arange(-n_before, n_after) / sfreq
+        average, n_occ = atom_locked_average(X, z, k, n_before, n_after, n_max,
+                                             offset=offset)
         if average is None:
             ax.text(0.5, 0.5, "no occurrence", ha="center", va="center",
                     transform=ax.transAxes)
-            ax_topo.set_axis_off()
+            for ax_topo in axes[row, 1:]:
+                ax_topo.set_axis_off()
             ax.set_title(f"Atom {k}: no occurrence")
             continue
-        # the atom's component (spatial filter u_k), as seen at its
-        # strongest channel, in the units of the channels
-        top = int(np.argmax(np.abs(u[k])))
-        projection = u[k][top] * (u[k] @ average)
-        name = info["ch_names"][top] if info is not None else f"channel {top}"
+        course = u[k] @ average  # the atom's spatial filter in the model space
         ax.plot(times, average.T, color="0.7", lw=0.5)
-        ax.plot(times, projection, color=f"C{k % 10}", lw=2,
-                label=f"atom component at {name}")
-        atom_part = projection[n_before:n_before + n_times_atom]
-        scale = (atom_part @ v[k][:len(atom_part)]) / max(v[k] @ v[k], 1e-30)
-        ax.plot(np.arange(n_times_atom) / sfreq, scale * v[k], "k--", lw=1,
+        ax.plot(times, course, color=f"C{k % 10}", lw=2, label="u @ average")
+        window = np.arange(n_times_atom) - offset
+        inside = (window + n_before >= 0) & (window + n_before < len(course))
+        part = course[window[inside] + n_before]
+        scale = (part @ v[k][inside]) / max(v[k][inside] @ v[k][inside], 1e-30)
+        ax.plot(window[inside] / sfreq, scale * v[k][inside], "k--", lw=1,
                 label="waveform v (scaled)")
         ax.axvline(0, color="k", lw=0.5)
         ax.set(title=f"Atom {k}: average of {n_occ} occurrences",
-               xlabel="Time from atom onset (s)" if info is not None
-               else "Time (samples)")
+               xlabel="Time from occurrence, peak of |v| (s)" if info is not None
+               else "Time (samples)",
+               ylabel="scaled units" if scalings is not None else None)
         ax.legend(fontsize="small", loc="upper right")
-        peak = int(np.argmax(np.abs(projection)))
-        plot_pattern(average[:, peak], info, ax_topo)
-        ax_topo.set_title(f"{times[peak]:.3f} s")
+        peak = int(np.argmax(np.abs(course)))
+        plot_topomaps(average[:, peak], info, axes[row, 1:], scalings=scalings,
+                      title=f"{times[peak]:.3f} s")
     fig.tight_layout()
     return maybe_show(fig, show)
+
+
+def _model_space(X, info, scalings):
+    """``X`` as an array in the model's space (MNE objects read and scaled)."""
+    if not hasattr(X, "get_data"):
+        return np.asarray(X)
+    X, picked = mne_to_X(X, picks=None if info is None else list(info["ch_names"]))
+    if scalings is not None:
+        X = apply_type_scalings(X, channel_types(picked), scalings)
+    return X

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._mpl import maybe_show, pyplot
+from .topomaps import has_positions, n_topomaps, plot_topomaps
 
 
 def _uv_of(model):
@@ -35,8 +36,10 @@ def waveform_spectrum(v, sfreq, n_fft=None):
     return np.fft.rfftfreq(n_fft, 1. / sfreq), power
 
 
-def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
-    """Spatial pattern, waveform and spectrum of each atom.
+def plot_atoms(model, info=None, sfreq=None, atoms=None, scalings=None,
+               show=True):
+    """Spatial pattern (one topomap per channel type), waveform and spectrum
+    of each atom.
 
     Parameters
     ----------
@@ -49,24 +52,32 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
         Sampling frequency (default: from ``info``, else 1: samples).
     atoms : list of int | None
         Atoms to show (all by default).
+    scalings : dict of str to float | None
+        Factor of each channel type (default: the model's ``scalings_``):
+        the patterns are drawn in physical units (fT, fT/cm, uV per unit of
+        ``z * v``, see :mod:`cdl.io.scaling`); None: in the model's units.
     show : bool
         Show the figure.
 
     Returns
     -------
     fig : instance of matplotlib.figure.Figure
-        One row per atom: topomap of ``u`` (bars without positions), waveform
-        ``v`` against time, power spectrum of ``v``. Each atom is drawn with
-        the sign that makes the largest entry of ``u`` positive (``u v^T`` is
-        the same).
+        One row per atom: one topomap of ``u`` per channel type (bars
+        without positions), waveform ``v`` against time (the dotted line
+        marks its largest ``|v|``, where occurrences are timed), power
+        spectrum of ``v``. Each atom is drawn with the sign that makes the
+        largest entry of ``u`` positive (``u v^T`` is the same).
     """
     plt = pyplot()
     u, v = _uv_of(model)
     info = info if info is not None else getattr(model, "info_", None)
+    if scalings is None:
+        scalings = getattr(model, "scalings_", None)
     sfreq = sfreq or (info["sfreq"] if info is not None else 1.)
-    atoms = range(len(u)) if atoms is None else atoms
-    atoms = list(atoms)
-    fig, axes = plt.subplots(len(atoms), 3, figsize=(9, 2.4 * len(atoms)),
+    atoms = list(range(len(u)) if atoms is None else atoms)
+    n_maps = n_topomaps(info)
+    fig, axes = plt.subplots(len(atoms), n_maps + 2,
+                             figsize=(3 * (n_maps + 2), 2.6 * len(atoms)),
                              squeeze=False)
     times = np.arange(v.shape[1]) / sfreq
     # u v^T does not change when both change sign: draw each atom with the
@@ -74,10 +85,11 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
     signs = np.where(u[np.arange(len(u)), np.argmax(np.abs(u), axis=1)] < 0, -1., 1.)
     u, v = u * signs[:, None], v * signs[:, None]
     for row, k in enumerate(atoms):
-        ax_topo, ax_wave, ax_psd = axes[row]
-        plot_pattern(u[k], info, ax_topo)
-        ax_topo.set_title(f"Atom {k}: spatial pattern")
+        ax_wave, ax_psd = axes[row, n_maps:]
+        plot_topomaps(u[k], info, axes[row, :n_maps], scalings=scalings,
+                      title=f"Atom {k}")
         ax_wave.plot(times, v[k])
+        ax_wave.axvline(times[np.argmax(np.abs(v[k]))], color="k", ls=":", lw=0.8)
         ax_wave.set(xlabel="Time (s)" if sfreq != 1 else "Time (samples)",
                     title="Waveform")
         freqs, power = waveform_spectrum(v[k], sfreq)
@@ -88,8 +100,8 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, show=True):
     return maybe_show(fig, show)
 
 
-def plot_pattern(u_k, info, ax):
-    """Topomap of one spatial pattern, or bars when there are no positions.
+def plot_pattern(u_k, info, ax, scalings=None):
+    """Topomap of one spatial pattern of a single channel type, or bars.
 
     Parameters
     ----------
@@ -99,16 +111,16 @@ def plot_pattern(u_k, info, ax):
         Channel positions; without them (or with None) a bar plot is drawn.
     ax : instance of matplotlib.axes.Axes
         Where to draw.
+    scalings : dict of str to float | None
+        Factor per channel type, to draw in physical units.
+
+    Notes
+    -----
+    An Info with several channel types needs one axes per type: use
+    :func:`cdl.viz.topomaps.plot_topomaps`.
     """
-    if info is not None and _has_positions(info):
-        import mne
-        mne.viz.plot_topomap(u_k, info, axes=ax, show=False, contours=0)
-    else:
-        ax.bar(np.arange(len(u_k)), u_k)
-        ax.set_xlabel("Channel")
-
-
-def _has_positions(info):
-    positions = np.array([ch["loc"][:3] for ch in info["chs"]])
-    return bool(np.all(np.isfinite(positions))
-                and np.any(np.linalg.norm(positions, axis=1) > 0))
+    if info is not None and n_topomaps(info) > 1:
+        raise ValueError(f"info holds {n_topomaps(info)} channel types: draw "
+                         f"one topomap per type with cdl.viz.plot_topomaps.")
+    plot_topomaps(u_k, info if info is not None and has_positions(info) else None,
+                  [ax], scalings=scalings, colorbar=False)
