@@ -222,12 +222,13 @@ class DriPP(ParamsMixin):
 
         Parameters
         ----------
-        null : 'chi2' | 'chibar' | 'bootstrap'
-            Null distribution (chi2 with 3 dof by default).
+        null : 'chi2' | 'chibar' | 'bootstrap' | 'shift'
+            Null distribution (chi2 with 3 dof by default; 'shift' is the
+            calibrated one for atom occurrences, see :mod:`cdl.dripp.stats`).
         n_boot : int
-            Simulations for ``null='bootstrap'``.
+            Simulations for ``null='bootstrap'`` or ``'shift'``.
         random_state : int | RandomState | None
-            Seed for ``null='bootstrap'``.
+            Seed for ``null='bootstrap'`` or ``'shift'``.
 
         Returns
         -------
@@ -242,7 +243,7 @@ class DriPP(ParamsMixin):
                                   self.t_max_, self.lower, self.upper,
                                   null=null, n_boot=n_boot,
                                   n_iter=self.n_iter, tol=self.tol,
-                                  random_state=random_state)
+                                  random_state=random_state, sfreq=self.sfreq)
 
     def bootstrap_ci(self, n_boot=200, level=0.95, random_state=None):
         """Bootstrap percentile confidence intervals (driver epochs resampled).
