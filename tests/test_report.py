@@ -12,7 +12,13 @@ import pytest  # noqa: E402
 
 from cdl import BatchCDL  # noqa: E402
 from cdl.dripp import DriPP, simulate_dripp, simulate_drivers  # noqa: E402
-from cdl.report import activation_counts, add_dripp_section, dripp_table, make_report  # noqa: E402
+from cdl.report import (  # noqa: E402
+    activation_counts,
+    add_dripp_section,
+    dripp_display,
+    dripp_table,
+    make_report,
+)
 from cdl.simulate import simulate_eeg  # noqa: E402
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -99,14 +105,23 @@ def test_dripp_section(fitted, dripp_fit, tmp_path):
     assert len(rows) == 4 and [r["driver"] for r in rows] == ["A", "B", "A", "B"]
     assert rows[0]["p_value"] < 1e-3 < rows[3]["p_value"]  # atom 0 <- A only
     low, high = ci["m"][0, 0]
-    assert f"[{low:.3g}, {high:.3g}]" in rows[0]["m"]
-    assert isinstance(dripp_table(dripp, ["A", "B"])[0]["m"], float)  # no CI
+    # numbers only (dripp.csv): estimate, interval, p-value, flags
+    assert (rows[0]["m_ci_low"], rows[0]["m_ci_high"]) == (low, high)
+    assert all(isinstance(rows[0][k], float) for k in
+               ("baseline", "alpha", "m", "sigma", "p_value", "alpha_ci_low"))
+    assert rows[0]["flags"] == ""
+    assert dripp.lower <= rows[0]["m"] <= dripp.upper
+    # the report shows them as "value [low, high]"
+    assert dripp_display(rows)[0]["m"] == f"{rows[0]['m']:.3g} [{low:.3g}, {high:.3g}]"
+    assert "m_ci_low" not in dripp_table(dripp, ["A", "B"])[0]  # no CI
     report = add_dripp_section(make_report(model), dripp, ["A", "B"])
     report.save(tmp_path / "r.html", open_browser=False, verbose=False)
     html = (tmp_path / "r.html").read_text()
     assert {"DriPP kernels", "DriPP intensity"} <= set(_alts(html))
     assert "p_value" not in html  # no test given: no p-value column
-    assert "Signal averaged" not in html  # no signal: no atom-locked averages
+    # no signal: the averages' section says why instead of disappearing
+    assert "Signal averaged on atom occurrences" not in _alts(html)
+    assert "No recording was given" in html
 
 
 def _chromium():

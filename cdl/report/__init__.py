@@ -5,6 +5,7 @@ from .tables import (
     BANDS,
     activation_counts,
     atom_features,
+    dripp_display,
     dripp_table,
     key_value_table,
     model_parameters,
@@ -12,5 +13,5 @@ from .tables import (
 )
 
 __all__ = ["BANDS", "activation_counts", "add_dripp_section", "atom_features",
-           "dripp_table", "key_value_table", "make_report", "model_parameters",
-           "table"]
+           "dripp_display", "dripp_table", "key_value_table", "make_report",
+           "model_parameters", "table"]

@@ -10,10 +10,13 @@ from html import escape
 import numpy as np
 
 from cdl import viz
+from cdl.dripp.checks import FLAGS
+from cdl.io.channels import channel_types
 
 from .tables import (
     activation_counts,
     atom_features,
+    dripp_display,
     dripp_table,
     key_value_table,
     model_parameters,
@@ -23,7 +26,7 @@ from .tables import (
 
 def make_report(model, title="Convolutional dictionary learning", info=None,
                 sfreq=None, data_summary=None, recovery=None, X=None, z=None,
-                preprocessing=None):
+                preprocessing=None, status=None, averages_note=None):
     """Build an mne.Report with the atoms, activations and convergence of a model.
 
     Parameters
@@ -47,12 +50,17 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
         when ``X`` is not the signal the model was fitted on).
     preprocessing : dict | None
         What was applied to the recording, shown as a table.
+    status : str | None
+        A warning shown first (e.g. the fit was interrupted).
+    averages_note : str | None
+        Without ``X``: why there are no atom-locked averages, shown in their
+        section (which is then never missing).
 
     Returns
     -------
     report : mne.Report
-        One figure per atom in the 'Atoms' section (titled ``Atom <k>``);
-        save it with ``report.save(fname)``.
+        One figure per atom in the 'Atoms' section (titled ``Atom <k>``,
+        one topomap per channel type); save it with ``report.save(fname)``.
     """
     import matplotlib.pyplot as plt
     import mne
@@ -61,6 +69,9 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
     sfreq = sfreq or (info["sfreq"] if info is not None else 1.)
     z = model.z_hat_ if z is None else np.asarray(z)
     report = mne.Report(title=title, verbose=False)
+    if status:
+        report.add_html(f"<p><b>{escape(status)}</b></p>", title="Status",
+                        section="Summary")
     if data_summary:
         report.add_html(key_value_table(data_summary), title="Data",
                         section="Summary")
@@ -69,6 +80,10 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
                         section="Summary")
     report.add_html(key_value_table(model_parameters(model)), title="Parameters",
                     section="Summary")
+    scalings = getattr(model, "scalings_", None)
+    if scalings:
+        report.add_html(table(scaling_rows(scalings, info)) + _SCALING_NOTE,
+                        title="Channel types", section="Summary")
     if recovery:
         report.add_html(table(recovery), title="Recovery of the true atoms",
                         section="Summary")
@@ -87,19 +102,57 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
         fig = viz.plot_atom_evoked(model, X, z=z, info=info, show=False)
         report.add_figure(
             fig, title="Signal averaged on atom occurrences",
-            caption="Grey: every channel; colour: the atom's component at "
-                    "its strongest channel (average projected on its spatial "
-                    "pattern); dashed: the atom's waveform, scaled.",
+            caption="Time 0: each occurrence, at the peak of the atom's |v|. "
+                    "Grey: every channel, divided by its type's factor; "
+                    "colour: the atom's course (its pattern u applied to the "
+                    "average); dashed: the atom's waveform, scaled; "
+                    "topomaps: the average at the course's peak, per channel "
+                    "type, in physical units.",
             section="Atom-locked averages")
         plt.close(fig)
+    else:
+        report.add_html(f"<p>{escape(averages_note or _NO_AVERAGES)}</p>",
+                        title="Signal averaged on atom occurrences",
+                        section="Atom-locked averages")
     fig = viz.plot_convergence(model.pobj_, model.times_, show=False)
     report.add_figure(fig, title="Convergence", section="Convergence")
     plt.close(fig)
     return report
 
 
+_NO_AVERAGES = ("No recording was given: the atom-locked averages need the "
+                "recording the activations come from.")
+_SCALING_NOTE = ("<p><small>Each channel type was divided by its factor before "
+                 "fitting (see cdl.io.scaling); topomaps undo it: they show the "
+                 "field pattern in physical units (fT, fT/cm, uV per unit of "
+                 "z * v).</small></p>")
+
+
+def scaling_rows(scalings, info=None):
+    """Rows of the 'Channel types' table: type, channels, factor, unit.
+
+    Parameters
+    ----------
+    scalings : dict of str to float
+    info : mne.Info | None
+        Counts the channels of each type.
+
+    Returns
+    -------
+    rows : list of dict
+    """
+    types = channel_types(info) if info is not None else []
+    return [dict(type=t, channels=types.count(t) if types else "-",
+                 factor=f"{f:.3g}", unit=_SI_UNITS.get(t, "-"))
+            for t, f in scalings.items()]
+
+
+_SI_UNITS = dict(mag="T", grad="T/m", eeg="V", seeg="V", ecog="V", dbs="V",
+                 csd="V/m2", ref_meg="T")
+
+
 def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
-                      window=(0., 30.)):
+                      support=None, window=(0., 30.)):
     """Add the DriPP fit of the atom activations to a report.
 
     Parameters
@@ -114,6 +167,9 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
         Result of ``dripp.likelihood_ratio_test()`` (p-values).
     ci : dict | None
         Result of ``dripp.bootstrap_ci()`` (confidence intervals).
+    support : dict | None
+        From :func:`cdl.dripp.checks.support_report`: what the data hold
+        after each driver event, shown with its notes.
     window : tuple of float
         Stretch of the recording (seconds) for the intensity curves.
 
@@ -128,8 +184,14 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
     rows = dripp_table(dripp, driver_names, lrt, ci)
     notes = [("alpha: expected extra occurrences per driver event; m, sigma: "
               "latency and jitter (s) of the kernel, a Gaussian truncated to "
-              f"[{dripp.lower:g}, {dripp.upper:g}] s; baseline: occurrences "
-              "per second.")]
+              f"[{dripp.lower:g}, {dripp.upper:g}] s (m stays in it); the "
+              "latency is from the driver event to the occurrence, timed at "
+              "the peak of the atom's |v|; baseline: occurrences per second.")]
+    if support is not None:
+        notes.append(_support_text(support))
+        notes += support["notes"]
+    used = sorted({f for row in rows for f in row["flags"].split(";") if f})
+    notes += [f"flag {name}: {FLAGS[name]}." for name in used]
     if ci is not None:
         notes.append(f"[low, high]: {ci.get('level', 0.95):.0%} bootstrap "
                      f"intervals (driver epochs resampled).")
@@ -138,8 +200,8 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
                      f"'{lrt['null']}' (chi2 is slightly liberal, bootstrap "
                      f"calibrated); {len(rows)} tests, not corrected for "
                      f"multiple comparisons.")
-    report.add_html(table(rows) + "".join(f"<p><small>{escape(n)}</small></p>"
-                                          for n in notes),
+    report.add_html(table(dripp_display(rows))
+                    + "".join(f"<p><small>{escape(n)}</small></p>" for n in notes),
                     title="DriPP parameters", section="DriPP")
     fig = dripp.plot_kernels(driver_names=driver_names, show=False)
     report.add_figure(fig, title="DriPP kernels",
@@ -151,3 +213,13 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
     report.add_figure(fig, title="DriPP intensity", section="DriPP")
     plt.close(fig)
     return report
+
+
+def _support_text(support):
+    median = support["median_interval"]
+    return (f"Kernel support [{support['lower']:g}, {support['upper']:g}] s: "
+            f"{support['n_full_support']} of {support['n_driver_events']} driver "
+            f"events have all of it in the data (the data hold up to "
+            f"{support['max_delay']:.3g} s after an event); median interval "
+            f"between driver events "
+            f"{'-' if median is None else format(median, '.3g')} s.")

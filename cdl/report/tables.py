@@ -3,12 +3,16 @@ from html import escape
 
 import numpy as np
 
-from cdl.model.occurrences import local_maxima
+from cdl.io.channels import channel_types
+from cdl.model.occurrences import find_occurrences
 from cdl.viz import waveform_spectrum
+
+#: Parameters of a DriPP fit in :func:`dripp_table`, in this order.
+DRIPP_PARAMS = ("baseline", "alpha", "m", "sigma")
 
 
 def dripp_table(dripp, driver_names, lrt=None, ci=None):
-    """One row per (atom, driver): parameters, confidence intervals, p-value.
+    """One row per (atom, driver): estimates, intervals, p-value, flags.
 
     Parameters
     ----------
@@ -22,30 +26,60 @@ def dripp_table(dripp, driver_names, lrt=None, ci=None):
     Returns
     -------
     rows : list of dict
-        Keys ``atom, driver, n_events, baseline, alpha, m, sigma`` (with
-        ``[low, high]`` intervals when ``ci`` is given) and ``p_value``.
+        Numbers only (``dripp.csv``): ``atom, driver, n_events``, then for
+        each of ``baseline, alpha, m, sigma`` the estimate and, with ``ci``,
+        ``<name>_ci_low`` and ``<name>_ci_high``; ``p_value`` (with ``lrt``)
+        and ``flags`` (names joined by ``';'``, empty when none, see
+        :data:`cdl.dripp.checks.FLAGS`).
     """
     rows = []
     n_atoms, n_drivers = np.shape(dripp.alpha_)
+    flags = getattr(dripp, "flags_", None)
     for k in range(n_atoms):
         for p in range(n_drivers):
             row = dict(atom=k, driver=driver_names[p],
                        n_events=len(dripp.atom_times_[k]))
-            row["baseline"] = _with_ci(dripp.baseline_[k],
-                                       None if ci is None else ci["baseline"][k])
-            for name in ("alpha", "m", "sigma"):
-                value = getattr(dripp, name + "_")[k, p]
-                row[name] = _with_ci(value, None if ci is None else ci[name][k, p])
+            for name in DRIPP_PARAMS:
+                value = getattr(dripp, name + "_")
+                index = (k,) if name == "baseline" else (k, p)
+                row[name] = float(value[index])
+                if ci is not None:
+                    row[f"{name}_ci_low"], row[f"{name}_ci_high"] = (
+                        float(b) for b in np.asarray(ci[name])[index])
             if lrt is not None:
                 row["p_value"] = float(lrt["pvalue"][k, p])
+            row["flags"] = ";".join(flags[k][p]) if flags else ""
             rows.append(row)
     return rows
 
 
-def _with_ci(value, interval):
-    if interval is None:
-        return float(value)
-    return f"{value:.3g} [{interval[0]:.3g}, {interval[1]:.3g}]"
+def dripp_display(rows):
+    """Rows of :func:`dripp_table` for reading: ``value [low, high]`` cells.
+
+    Parameters
+    ----------
+    rows : list of dict
+
+    Returns
+    -------
+    rows : list of dict
+        ``atom, driver, n_events, baseline, alpha, m, sigma, p_value,
+        flags``; the four parameters as strings with their interval.
+    """
+    shown = []
+    for row in rows:
+        out = dict(atom=row["atom"], driver=row["driver"],
+                   n_events=row["n_events"])
+        for name in DRIPP_PARAMS:
+            out[name] = f"{row[name]:.3g}"
+            if f"{name}_ci_low" in row:
+                out[name] += (f" [{row[name + '_ci_low']:.3g}, "
+                              f"{row[name + '_ci_high']:.3g}]")
+        if "p_value" in row:
+            out["p_value"] = f"{row['p_value']:.2g}"
+        out["flags"] = row["flags"] or "-"
+        shown.append(out)
+    return shown
 
 
 #: Frequency bands (Hz) of :func:`atom_features`.
@@ -61,34 +95,57 @@ def atom_features(model, info=None, sfreq=None, n_top=3):
     model : fitted CDL estimator
         Gives ``u_hat_`` and ``v_hat_``.
     info : mne.Info | None
-        Channel names and sampling rate (default ``model.info_``).
+        Channel names and types, and sampling rate (default ``model.info_``).
     sfreq : float | None
         Sampling rate (default from ``info``).
     n_top : int
-        Number of channels listed, by decreasing ``|u|``.
+        Number of channels listed (per channel type when there are several),
+        by decreasing ``|u|``.
 
     Returns
     -------
     rows : list of dict
-        Per atom: ``atom``, ``top_channels`` (comma-separated),
-        ``peak_hz`` (peak of the waveform's power spectrum) and the fraction
-        of that power in each band of :data:`BANDS` (keys ``delta`` ...).
+        Per atom: ``atom``, ``top_channels`` (comma-separated; with several
+        channel types ``'grad: ...; mag: ...; eeg: ...'``), with several
+        types ``types`` (share of ``|u|^2`` of each type, the atom's weight
+        in the fit), ``peak_hz`` (peak of the waveform's power spectrum)
+        and the fraction of that power in each band of :data:`BANDS` (keys
+        ``delta`` ...).
     """
     info = info if info is not None else getattr(model, "info_", None)
     sfreq = sfreq or (float(info["sfreq"]) if info is not None else 1.)
     names = list(info["ch_names"]) if info is not None else None
+    types = np.array(channel_types(info)) if info is not None else None
+    several = types is not None and len(set(types)) > 1
     rows = []
     for k, (u, v) in enumerate(zip(model.u_hat_, model.v_hat_)):
-        top = np.argsort(-np.abs(u))[:n_top]
         freqs, power = waveform_spectrum(v - v.mean(), sfreq)
         total = power[freqs >= BANDS["delta"][0]].sum() or 1.
-        row = dict(atom=k, top_channels=", ".join(
-            names[i] if names else str(i) for i in top),
-            peak_hz=float(freqs[np.argmax(power)]))
+        row = dict(atom=k, top_channels=_top_channels(u, names, types, n_top))
+        if several:
+            energy = u ** 2 / max(np.sum(u ** 2), 1e-300)
+            row["types"] = ", ".join(f"{t} {energy[types == t].sum():.0%}"
+                                     for t in dict.fromkeys(types.tolist()))
+        row["peak_hz"] = float(freqs[np.argmax(power)])
         for band, (low, high) in BANDS.items():
             row[band] = float(power[(freqs >= low) & (freqs < high)].sum() / total)
         rows.append(row)
     return rows
+
+
+def _top_channels(u, names, types, n_top):
+    """The channels of largest ``|u|``, per channel type when there are several."""
+    if names is None:
+        return ", ".join(str(i) for i in np.argsort(-np.abs(u))[:n_top])
+    groups = list(dict.fromkeys(types.tolist()))
+    if len(groups) == 1:
+        return ", ".join(names[i] for i in np.argsort(-np.abs(u))[:n_top])
+    parts = []
+    for ch_type in groups:
+        idx = np.flatnonzero(types == ch_type)
+        top = idx[np.argsort(-np.abs(u[idx]))[:n_top]]
+        parts.append(f"{ch_type}: " + ", ".join(names[i] for i in top))
+    return "; ".join(parts)
 
 
 def activation_counts(z, sfreq):
@@ -104,17 +161,18 @@ def activation_counts(z, sfreq):
     Returns
     -------
     rows : list of dict
-        Per atom: ``atom``, ``occurrences`` (positive local maxima of the
-        activations), ``rate_per_s`` and ``mean_amplitude`` of those maxima.
+        Per atom: ``atom``, ``occurrences`` (those of
+        :func:`cdl.model.occurrences.find_occurrences`, as in the events
+        files), ``rate_per_s`` and ``mean_amplitude`` of those maxima.
     """
     z = np.asarray(z)
     duration = z.shape[0] * z.shape[2] / sfreq
+    occ = find_occurrences(z)
     rows = []
     for k in range(z.shape[1]):
-        peaks = local_maxima(z[:, k])
-        amplitudes = z[:, k][peaks]
-        rows.append(dict(atom=k, occurrences=int(peaks.sum()),
-                         rate_per_s=peaks.sum() / duration,
+        amplitudes = occ["amplitude"][occ["atom"] == k]
+        rows.append(dict(atom=k, occurrences=int(amplitudes.size),
+                         rate_per_s=amplitudes.size / duration,
                          mean_amplitude=float(amplitudes.mean())
                          if amplitudes.size else 0.))
     return rows
