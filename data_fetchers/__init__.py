@@ -9,8 +9,9 @@ from ._preprocess import Recording, preprocess
 from .camcan import load_camcan
 from .eegbci import load_eegbci
 from .mne_datasets import load_sample, load_somato
-from .recording import load_recording
+from .recording import fif_kind, load_recording
 
-__all__ = ["DataNotFoundError", "Recording", "get_data_path", "load_camcan",
+__all__ = ["DataNotFoundError", "Recording", "fif_kind", "get_data_path",
+           "load_camcan",
            "load_eegbci", "load_recording", "load_sample", "load_somato",
            "preprocess"]

@@ -61,7 +61,7 @@ def preprocess_epochs(epochs, *, picks="data", bads=None, drop_bads=True,
         epochs.info["bads"] = sorted(set(epochs.info["bads"]) | set(
             [bads] if isinstance(bads, str) else bads))
     if picks is not None:
-        epochs.pick(pick_channels(epochs.info, picks, exclude=()))
+        epochs.pick(pick_channels(epochs.info, picks, exclude=()), verbose=False)
     dropped = list(epochs.info["bads"]) if drop_bads else []
     if dropped:
         epochs.drop_channels(dropped)

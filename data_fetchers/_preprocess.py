@@ -166,7 +166,7 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
     set_compensation(raw, compensation)
     record["compensation_grade"] = compensation_grade(raw.info)
     if picks is not None:
-        raw.pick(pick_channels(raw.info, picks, exclude=()))
+        raw.pick(pick_channels(raw.info, picks, exclude=()), verbose=False)
     record["picks"] = _plain(picks)
     record["dropped_channels"] = _drop_channels(raw, bads, drop_bads, reject_flat)
 

@@ -87,7 +87,7 @@ def read_recording(path):
         ".fif.gz") else path.suffix.lower()
     if suffix in (".edf", ".bdf"):
         _check_edf_size(path)
-    kind = _fif_kind(path) if suffix in (".fif", ".fif.gz") else "raw"
+    kind = fif_kind(path) if suffix in (".fif", ".fif.gz") else "raw"
     if kind == "evoked":
         raise ValueError(f"{path} is an evoked (averaged) FIF file, not "
                          f"supported by cdl fit: give the continuous recording "
@@ -111,14 +111,26 @@ def read_raw(path):
     return inst
 
 
-def _fif_kind(path):
-    """'raw', 'epochs', 'evoked' or None (not a FIF MNE can open)."""
+def fif_kind(path):
+    """What a FIF file holds: 'raw', 'epochs', 'evoked' or None.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.fif`` or ``.fif.gz`` file.
+
+    Returns
+    -------
+    kind : str | None
+        None when the file is not a FIF MNE can open (or holds none of
+        these).
+    """
     from mne._fiff.constants import FIFF
     from mne._fiff.open import fiff_open
     from mne._fiff.tree import dir_tree_find
 
     try:
-        fid, tree, _ = fiff_open(path, verbose=False)
+        fid, tree, _ = fiff_open(Path(path), verbose=False)
         fid.close()
     except Exception:  # noqa: BLE001 (the reader gives the error)
         return None

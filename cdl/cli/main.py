@@ -2,7 +2,9 @@
 
 Commands: ``demo``, ``fit``, ``encode``, ``report``, ``dripp`` (see ``cdl
 COMMAND --help``). Bad input ends with exit code 1 and one line on stderr;
-``cdl --traceback COMMAND ...`` shows the full traceback instead.
+``cdl --traceback COMMAND ...`` shows the full traceback instead. Ctrl-C
+ends with exit code 130; a fit cut short by it writes the model learned so
+far and says so.
 """
 import sys
 import warnings
@@ -41,7 +43,7 @@ def _run(args):
         with warnings.catch_warnings(), \
                 report_compilation(enabled=not getattr(args, "quiet", False)):
             warnings.showwarning = _show_warning
-            args.func(args)
+            code = args.func(args)
     except KeyboardInterrupt:
         print("cdl: interrupted", file=sys.stderr)
         return 130
@@ -50,7 +52,7 @@ def _run(args):
             raise
         print(f"cdl {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

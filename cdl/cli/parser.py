@@ -27,6 +27,12 @@ def _optional_float(text):
                                          f"{text!r}") from None
 
 
+def _l_freq(text):
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _optional_float(text)
+
+
 def _float_list(text):
     if text.strip().lower() in ("none", ""):
         return None
@@ -106,10 +112,13 @@ def _add_demo(commands):
 def _add_preprocessing(sub):
     group = sub.add_argument_group("preprocessing")
     group.add_argument("--picks", type=_picks, default="data", metavar="NAMES",
-                       help="channel types or names, comma-separated "
-                            "('data': all data channels)")
-    group.add_argument("--l-freq", type=_optional_float, default=1., metavar="HZ",
-                       help="high-pass edge in Hz ('none': no high-pass)")
+                       help="channel types or names, comma-separated, e.g. "
+                            "'grad' or 'mag,grad' ('data': the MEG and EEG "
+                            "data channels, never reference, stim, EOG, ECG "
+                            "or misc channels)")
+    group.add_argument("--l-freq", type=_l_freq, default="auto", metavar="HZ",
+                       help="high-pass edge in Hz ('none': no high-pass; "
+                            "'auto': 1 Hz, none for an epochs file)")
     group.add_argument("--h-freq", type=_optional_float, default=None, metavar="HZ",
                        help="low-pass edge in Hz")
     group.add_argument("--notch", type=_float_list, default=None, metavar="HZ",
@@ -120,15 +129,31 @@ def _add_preprocessing(sub):
                        help="electrode montage when the file has none: 'auto' "
                             "(match names to the 10-05 montage), 'none', or an "
                             "MNE montage name")
+    group.add_argument("--scaling", choices=("std", "noise", "global"),
+                       default="std",
+                       help="how channel types (mag, grad, EEG) are put on a "
+                            "common footing: each divided by its std, or by "
+                            "its noise level (median absolute deviation), or "
+                            "one factor for all; stored in the model")
+
+
+def _add_overwrite(sub, what):
+    sub.add_argument("--overwrite", action="store_true",
+                     help=f"write into a folder holding an earlier {what}, "
+                          f"removing its files (otherwise refused)")
 
 
 def _add_fit(commands):
     fit = commands.add_parser(
         "fit", help="learn atoms and their activations on a recording",
         description="Learn rank-1 atoms (spatial pattern x waveform) on a "
-        "recording any MNE reader opens (EDF, BDF, FIF, BrainVision, EEGLAB); "
-        "write model.npz, activations-annot.fif/.txt, activations-eve.fif and "
-        "report.html.", formatter_class=_FORMATTER)
+        "recording any MNE reader opens (EDF, BDF, FIF, BrainVision, EEGLAB, "
+        "CTF, KIT, BTi) or on an epochs FIF file (its epochs are the trials); "
+        "write model.npz, activations-annot.fif/.txt, activations-eve.fif (one "
+        "event per occurrence: a local maximum of the activations, at the "
+        "peak of the atom's |waveform|) and report.html. Exit code 130 when "
+        "interrupted (Ctrl-C): the model learned so far is written.",
+        formatter_class=_FORMATTER)
     fit.add_argument("recording", help="recording file")
     model = fit.add_argument_group("model")
     model.add_argument("--n-atoms", type=_positive_int, default=8, metavar="N",
@@ -136,7 +161,8 @@ def _add_fit(commands):
     model.add_argument("--atom-duration", type=float, default=0.5, metavar="SECONDS",
                        help="atom length in seconds")
     model.add_argument("--reg", type=float, default=0.2, metavar="FRACTION",
-                       help="regularisation as a fraction of lambda_max")
+                       help="regularisation as a fraction of lambda_max, in "
+                            "(0, 1)")
     model.add_argument("--n-iter", type=_positive_int, default=30, metavar="N",
                        help="maximum number of iterations")
     model.add_argument("--random-state", type=int, default=0, metavar="SEED",
@@ -153,6 +179,7 @@ def _add_fit(commands):
     _add_preprocessing(fit)
     fit.add_argument("--out", default=None, metavar="DIR",
                      help="output folder (default: cdl_output/<recording name>)")
+    _add_overwrite(fit, "result (model, activations, DriPP, encodings)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(func=_command("fit"))
 
@@ -168,6 +195,7 @@ def _add_encode(commands):
     encode.add_argument("--out", default=None, metavar="DIR",
                         help="output folder (default: encode-<recording name> "
                              "next to the model)")
+    _add_overwrite(encode, "encoding")
     encode.add_argument("--quiet", action="store_true", help="no log messages")
     encode.set_defaults(func=_command("encode"))
 
@@ -175,14 +203,17 @@ def _add_encode(commands):
 def _add_report(commands):
     report = commands.add_parser(
         "report", help="HTML report of a saved model",
-        description="Write report.html for a model; with RECORDING, add the "
-        "signal averaged on atom occurrences (the recording is encoded if it "
-        "is not the one the model was fitted on).", formatter_class=_FORMATTER)
+        description="Rebuild report.html from what the model's folder holds: "
+        "the model, its DriPP result (dripp.npz) and the signal averaged on "
+        "atom occurrences of RECORDING (default: the fitted recording if it is "
+        "still on disk; another recording is encoded).",
+        formatter_class=_FORMATTER)
     report.add_argument("model", help="model file")
     report.add_argument("recording", nargs="?", default=None,
                         help="recording file (optional)")
     report.add_argument("--out", default=None, metavar="DIR",
                         help="output folder (default: the model's folder)")
+    _add_overwrite(report, "report")
     report.add_argument("--quiet", action="store_true", help="no log messages")
     report.set_defaults(func=_command("report"))
 
@@ -192,9 +223,11 @@ def _add_dripp(commands):
         "dripp", help="how the recording's annotations drive each atom (DriPP)",
         description="Fit a driven point process (Allain et al. 2022) of every "
         "atom's occurrences against every annotation type (e.g. the T0/T1/T2 "
-        "cues of EEGBCI): baseline, strength alpha, latency m and jitter sigma, "
-        "with bootstrap confidence intervals and likelihood-ratio p-values; "
-        "write dripp.csv and report.html with a DriPP section.",
+        "cues of EEGBCI): baseline, strength alpha, latency m (from the "
+        "stimulus to the peak of the atom's |waveform|, inside [lower, upper]) "
+        "and jitter sigma, with bootstrap confidence intervals, "
+        "likelihood-ratio p-values and flags on collapsed fits; write "
+        "dripp.csv (numbers), dripp.npz and report.html with a DriPP section.",
         formatter_class=_FORMATTER)
     dripp.add_argument("model", help="model file")
     dripp.add_argument("recording", help="recording file with annotations")
@@ -209,16 +242,19 @@ def _add_dripp(commands):
                        help="keep activation peaks above this percentile")
     dripp.add_argument("--n-boot", type=int, default=100, metavar="N",
                        help="bootstrap replicates (0: no confidence intervals)")
-    dripp.add_argument("--null", choices=("chi2", "chibar", "bootstrap"),
-                       default="chi2",
+    dripp.add_argument("--null", choices=("shift", "chi2", "chibar", "bootstrap"),
+                       default="shift",
                        help="null distribution of the likelihood-ratio tests: "
-                            "chi2 is fast and slightly liberal, bootstrap is "
-                            "calibrated and slower")
+                            "shift (each atom's occurrences shifted in time, "
+                            "calibrated), chi2 (fast, liberal for atoms with "
+                            "few occurrences), bootstrap (Poisson simulations)")
     dripp.add_argument("--n-null", type=_positive_int, default=99, metavar="N",
-                       help="simulations of the bootstrap null")
+                       help="shifts or simulations of the shift and bootstrap "
+                            "nulls")
     dripp.add_argument("--random-state", type=int, default=0, metavar="SEED",
                        help="seed of the bootstraps")
     dripp.add_argument("--out", default=None, metavar="DIR",
                        help="output folder (default: the model's folder)")
+    _add_overwrite(dripp, "DriPP result (dripp.csv, dripp.npz)")
     dripp.add_argument("--quiet", action="store_true", help="no log messages")
     dripp.set_defaults(func=_command("dripp"))

@@ -1,20 +1,32 @@
 """Tables and file lists printed by the ``cdl`` commands."""
+from cdl.dripp.checks import FLAGS
 from cdl.report.tables import BANDS, activation_counts, atom_features
 
 
 # -- printing ----------------------------------------------------------------------
 def print_atoms(model, sfreq, z):
-
+    """One line per atom: occurrences (as in the events files), where it is
+    strongest (by channel type), its spectrum."""
     rows = []
     for count, feature in zip(activation_counts(z, sfreq),
                               atom_features(model, sfreq=sfreq)):
         band = max(BANDS, key=lambda b: feature[b])
-        rows.append(dict(atom=count["atom"], occurrences=count["occurrences"],
-                         rate_per_s=count["rate_per_s"],
-                         top_channels=feature["top_channels"],
-                         peak_hz=feature["peak_hz"],
-                         main_band=f"{band} ({feature[band]:.0%})"))
+        row = dict(atom=count["atom"], occurrences=count["occurrences"],
+                   rate_per_s=count["rate_per_s"])
+        if "types" in feature:
+            row["types"] = feature["types"]
+        row.update(top_channels=feature["top_channels"],
+                   peak_hz=feature["peak_hz"],
+                   main_band=f"{band} ({feature[band]:.0%})")
+        rows.append(row)
     print_rows(rows)
+
+
+def print_notes(notes, rows):
+    """The support notes of a DriPP fit and the meaning of the flags used."""
+    used = sorted({f for row in rows for f in row["flags"].split(";") if f})
+    for note in list(notes) + [f"flag {name}: {FLAGS[name]}" for name in used]:
+        print(f"Note: {note}")
 
 
 def print_rows(rows):

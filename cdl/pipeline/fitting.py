@@ -15,10 +15,7 @@ from cdl.utils.log import logger
 from cdl.utils.validation import check_int, check_option
 from dicod import world_size
 
-from .recording import (
-    LOAD_DEFAULTS,
-    n_times_atom_of,
-)
+from .recording import LOAD_DEFAULTS, n_times_atom_of
 
 
 def backend_kwargs(backend=None, n_workers=None):
@@ -64,6 +61,48 @@ def backend_kwargs(backend=None, n_workers=None):
     return dict(solver_z="dicod", n_workers=n_workers)
 
 
+def check_fit_settings(recording, n_atoms, atom_duration, reg):
+    """Refuse, before fitting, settings that cannot give atoms.
+
+    Parameters
+    ----------
+    recording : data_fetchers.Recording
+        Gives the sampling rate and the trial length.
+    n_atoms : int
+        Number of atoms.
+    atom_duration : float
+        Atom length in seconds.
+    reg : float
+        Regularisation as a fraction of lambda_max.
+
+    Returns
+    -------
+    n_times_atom : int
+        The atom length in samples.
+
+    Raises
+    ------
+    ValueError
+        ``reg`` outside (0, 1) (from ``reg >= 1`` every activation is 0),
+        atoms longer than a trial, or fewer than 2 atoms' worth of samples
+        per trial.
+    """
+    check_int("n_atoms", n_atoms, min_value=1)
+    if not 0 < reg < 1:
+        raise ValueError(f"reg (--reg) must be in (0, 1), a fraction of "
+                         f"lambda_max, got {reg:g}: from reg = 1 every "
+                         f"activation is 0 and no atom is learned.")
+    n_times_atom = n_times_atom_of(atom_duration, recording)
+    n_times = recording.X.shape[2]
+    if 2 * n_times_atom > n_times:
+        raise ValueError(
+            f"atom duration {atom_duration:g} s ({n_times_atom} samples) is "
+            f"more than half a trial ({n_times} samples, "
+            f"{n_times / recording.sfreq:g} s): an atom must fit at least twice "
+            f"in a trial to be learned; give a shorter --atom-duration.")
+    return n_times_atom
+
+
 def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
                   random_state=0, backend=None, n_workers=None, verbose=True):
     """Fit a BatchCDL on a preprocessed recording.
@@ -71,13 +110,13 @@ def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
     Parameters
     ----------
     recording : data_fetchers.Recording
-        From :func:`load_for_cdl`.
+        From :func:`load_for_cdl` (scaled per channel type).
     n_atoms : int
         Number of atoms.
     atom_duration : float
         Atom length in seconds.
     reg : float
-        Regularisation as a fraction of lambda_max.
+        Regularisation as a fraction of lambda_max, in (0, 1).
     n_iter : int
         Maximum number of iterations.
     random_state : int | None
@@ -93,16 +132,19 @@ def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
     Returns
     -------
     model : BatchCDL
-        Fitted, atoms sorted by energy, ``info_`` set to the recording's.
+        Fitted (``interrupted_`` True after Ctrl-C: what was learned so
+        far), atoms sorted by energy, ``info_`` and ``scalings_`` set to
+        those of the recording.
     """
 
-    n_times_atom = n_times_atom_of(atom_duration, recording)
+    n_times_atom = check_fit_settings(recording, n_atoms, atom_duration, reg)
     model = BatchCDL(n_atoms=n_atoms, n_times_atom=n_times_atom, reg=reg,
                      n_iter=n_iter, D_init="chunk", sort_atoms=True,
                      random_state=random_state, verbose=verbose,
                      **backend_kwargs(backend, n_workers))
     model.fit(recording.X)
     model.info_ = recording.info
+    model.scalings_ = recording.preprocessing.get("scalings")
     return model
 
 
@@ -116,24 +158,28 @@ def model_metadata(recording, load_options, **extra):
     load_options : dict
         The options given to :func:`load_for_cdl`.
     **extra
-        More entries (e.g. ``atom_duration``).
+        More entries (e.g. ``atom_duration``, ``interrupted``).
 
     Returns
     -------
     metadata : dict
-        ``recording`` (file), ``load_options``, ``scale``, ``sfreq``,
-        ``n_trials``, ``n_times``, ``trial_starts``, ``first_samp`` and
-        ``extra``.
+        ``recording`` (file), ``load_options``, ``scaling`` (method),
+        ``scalings`` (factor per channel type), ``compensation_grade``,
+        ``sfreq``, ``n_trials``, ``n_times``, ``trial_starts``,
+        ``first_samp``, ``epochs`` (for an epochs file) and ``extra``.
     """
     prep = recording.preprocessing
     sources = prep.get("source") or [""]
     return dict(recording=str(sources[0]),
                 load_options={**LOAD_DEFAULTS, **load_options},
-                scale=prep["scale"], sfreq=recording.sfreq,
+                scaling=prep.get("scaling"), scalings=prep.get("scalings"),
+                compensation_grade=prep.get("compensation_grade"),
+                sfreq=recording.sfreq,
                 n_trials=int(recording.X.shape[0]),
                 n_times=int(recording.X.shape[2]),
                 trial_starts=[int(s) for s in recording.trial_starts],
-                first_samp=int(recording.first_samp), **extra)
+                first_samp=int(recording.first_samp),
+                epochs=prep.get("epochs"), **extra)
 
 
 def save_fitted(model, fname, metadata):

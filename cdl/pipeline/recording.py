@@ -1,48 +1,83 @@
-"""Reading a recording for CDL, as at fit time or as a model's recording was."""
+"""Reading a recording for CDL, as at fit time or as a model's recording was.
+
+A recording is read with its MEG and EEG data channels (never reference,
+stim, EOG or misc channels unless picked), at the CTF compensation grade of
+the file, filtered, and each channel type divided by its own factor
+(:mod:`cdl.io.scaling`); the factors are kept with the model, so that a new
+recording is read and scaled the same way (:func:`load_like_model`).
+"""
+from pathlib import Path
+
 import numpy as np
 
-from data_fetchers import load_recording
+from cdl.io.channels import channel_types
+from cdl.io.scaling import apply_type_scalings, compute_type_scalings
+from data_fetchers import fif_kind, load_recording
 
-#: How ``cdl fit`` reads a recording unless told otherwise.
-LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq=1., h_freq=None,
-                     sfreq=None, montage="auto")
+#: How ``cdl fit`` reads a recording unless told otherwise. ``l_freq='auto'``
+#: is a 1 Hz high-pass for a continuous recording and none for epochs (too
+#: short for it); ``scaling`` is a method of :mod:`cdl.io.scaling`;
+#: ``compensation`` a CTF grade (None: the file's).
+LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq="auto", h_freq=None,
+                     sfreq=None, montage="auto", scaling="std",
+                     compensation=None)
+
+_AUTO_L_FREQ = 1.
 
 
-def load_for_cdl(path, scale=None, **load_options):
-    """Read and preprocess a recording for CDL.
+def load_for_cdl(path, scalings=None, **load_options):
+    """Read and preprocess a recording (or an epochs file) for CDL.
 
     Parameters
     ----------
     path : path-like
-        Any file :func:`data_fetchers.load_recording` reads.
-    scale : float | None
-        Divide the signal by this number; None divides it by its standard
-        deviation (and records the factor).
+        Any file :func:`data_fetchers.load_recording` reads (a continuous
+        recording, or an epochs FIF file whose epochs are the trials).
+    scalings : dict of str to float | None
+        Factor of each channel type (e.g. a model's ``scalings_``); None
+        computes them with the ``scaling`` option.
     **load_options
-        ``picks, notch, l_freq, h_freq, sfreq, montage`` (defaults in
-        :data:`LOAD_DEFAULTS`).
+        ``picks, notch, l_freq, h_freq, sfreq, montage, scaling,
+        compensation`` (defaults in :data:`LOAD_DEFAULTS`).
 
     Returns
     -------
     recording : data_fetchers.Recording
-        ``preprocessing['scale']`` holds the factor the signal was divided by.
+        ``X`` divided by the factor of each channel's type;
+        ``preprocessing['scalings']`` holds the factors, and
+        ``preprocessing['compensation_grade']`` the CTF grade.
     """
-
     options = {**LOAD_DEFAULTS, **load_options}
     unknown = sorted(set(options) - set(LOAD_DEFAULTS))
     if unknown:
         raise TypeError(f"Unknown option(s) {unknown}; the options are "
                         f"{sorted(LOAD_DEFAULTS)}.")
-    picks = options.pop("picks")
-    recording = load_recording(path, picks=picks, scaling=None, **options)
-    std = float(recording.X.std())
-    if scale is None:
-        if std == 0:
-            raise ValueError(f"{path} is flat: every picked channel is constant.")
-        scale = std
-    recording.X /= scale
-    recording.preprocessing.update(scaling="global", scale=float(scale))
+    method = options.pop("scaling")
+    auto = options["l_freq"] == "auto"
+    options["l_freq"] = _AUTO_L_FREQ if auto else options["l_freq"]
+    recording = _load(path, auto, options)
+    types = channel_types(recording.info)
+    try:
+        factors = compute_type_scalings(recording.X, types,
+                                        method if scalings is None else scalings)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    recording.X = apply_type_scalings(recording.X, types, factors)
+    recording.preprocessing.update(scaling=method if scalings is None
+                                   else "given", scalings=factors, scale=None)
     return recording
+
+
+def _load(path, auto_l_freq, options):
+    """The recording; 'auto' high-pass only for a continuous one."""
+    if auto_l_freq and _is_epochs_file(path):
+        options["l_freq"] = None
+    return load_recording(path, **options)
+
+
+def _is_epochs_file(path):
+    name = Path(path).name.lower()
+    return name.endswith((".fif", ".fif.gz")) and fif_kind(path) == "epochs"
 
 
 def n_times_atom_of(atom_duration, recording):
@@ -73,26 +108,36 @@ def n_times_atom_of(atom_duration, recording):
 
 
 def load_like_model(model, metadata, path):
-    """Read a recording with the preprocessing and channels of a model.
+    """Read a recording with the preprocessing, channels and scaling of a model.
 
     Parameters
     ----------
     model : fitted CDL estimator
-        Gives the channels (``info_``) and the atom length.
+        Gives the channels (``info_``), the atom length and the factors of
+        the channel types (``scalings_``).
     metadata : dict
-        The model file's metadata (preprocessing and scale).
+        The model file's metadata (preprocessing, CTF compensation grade;
+        for models saved before per-type scaling, the global ``scale``).
     path : path-like
-        Recording file.
+        Recording file of the same system.
 
     Returns
     -------
     recording : data_fetchers.Recording
-        ``X`` holds the model's channels, in its order.
+        ``X`` holds the model's channels, in its order, scaled as the
+        model's recording was.
     """
     import mne
 
-    options = metadata.get("load_options", {})
-    recording = load_for_cdl(path, scale=metadata.get("scale"), **options)
+    options = {k: v for k, v in metadata.get("load_options", {}).items()
+               if k in LOAD_DEFAULTS}
+    options["compensation"] = metadata.get("compensation_grade")
+    scalings = getattr(model, "scalings_", None)
+    if scalings is None and metadata.get("scale"):  # files of older versions
+        scalings = {t: float(metadata["scale"])
+                    for t in set(channel_types(model.info_))} \
+            if model.info_ is not None else None
+    recording = load_for_cdl(path, scalings=scalings, **options)
     info = model.info_
     if info is None:
         if recording.X.shape[1] != model.n_channels_:
@@ -127,14 +172,21 @@ def data_summary(recording, path=None):
     Returns
     -------
     summary : dict
-        File, channels, trials, seconds per trial, sampling rate, counts of
-        the annotation types.
+        File, channels (counted by type), trials, seconds per trial,
+        sampling rate, counts of the annotation types.
     """
     n_trials, n_channels, n_times = recording.X.shape
-    return dict(file=str(path) if path else "-", channels=n_channels,
+    return dict(file=str(path) if path else "-",
+                channels=channel_counts(recording.info),
                 trials=n_trials, seconds_per_trial=round(n_times / recording.sfreq, 3),
                 sfreq=recording.sfreq,
                 annotations=_annotation_counts(recording.annotations) or "none")
+
+
+def channel_counts(info):
+    """``'204 grad, 102 mag, 60 eeg'``: the channels of ``info`` by type."""
+    types = channel_types(info)
+    return ", ".join(f"{types.count(t)} {t}" for t in dict.fromkeys(types))
 
 
 def _annotation_counts(annotations):
