@@ -38,3 +38,43 @@ def run3(eegbci_path):
     if fname is None:
         pytest.skip(f"S001R03.edf not found in {eegbci_path}")
     return fname
+
+
+def meg_dir():
+    """Folder of MNE's small MEG test files: CDL_DATA_MEG, else
+    ``<repo root>/../shared/data/meg``."""
+    value = os.environ.get("CDL_DATA_MEG")
+    return Path(value) if value else REPO_ROOT.parent / "shared" / "data" / "meg"
+
+
+@pytest.fixture(scope="session")
+def meg_file():
+    """``meg_file(name)``: the path of a MEG test file, the test skipped when
+    it is absent."""
+    def get(name):
+        path = meg_dir() / name
+        if not path.is_file():
+            pytest.skip(f"MEG test file {name} not found in {meg_dir()} (set "
+                        f"CDL_DATA_MEG to the folder of MNE's MEG test files).")
+        return path
+    return get
+
+
+@pytest.fixture(scope="session")
+def sample_info(meg_file):
+    """The Info of MNE's sample evoked file (Neuromag: 204 grad, 102 mag, 60
+    EEG, EOG, stim; digitised EEG)."""
+    import mne
+
+    evoked = mne.read_evokeds(meg_file("sample_audvis-ave.fif.gz"), condition=0,
+                              verbose=False)
+    return evoked.info
+
+
+@pytest.fixture(scope="session")
+def neuromag_sim(meg_file):
+    """A simulated Neuromag recording (80 s, 80 stimuli) and its truth."""
+    from cdl.simulate import simulate_neuromag_raw
+
+    return simulate_neuromag_raw(meg_file("sample_audvis-ave.fif.gz"),
+                                 duration=80., blink_rate=0.1, random_state=0)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from cdl import BatchCDL, read_model
+from cdl.model.occurrences import find_occurrences
 from cdl.simulate import simulate_data
 
 mne = pytest.importorskip("mne")
@@ -42,10 +43,11 @@ def test_events_annotations_and_metadata_round_trip(raw, tmp_path):
     model.fit(raw, picks="eeg")
     events, event_id = model.to_events()
     assert event_id == {'atom_0': 1, 'atom_1': 2}
-    z = model.z_hat_[0]
-    assert len(events) == np.count_nonzero(z)
-    k, t = np.nonzero(z)
-    assert set(zip(events[:, 2] - 1, events[:, 0])) == set(zip(k, t))
+    # one event per occurrence (local maximum of z), at the peak of |v|
+    occ = find_occurrences(model.z_hat_, model.v_hat_)
+    assert 0 < len(events) == len(occ) < np.count_nonzero(model.z_hat_)
+    assert set(zip(events[:, 2] - 1, events[:, 0])) == set(zip(occ["atom"],
+                                                               occ["time"]))
     annotations = model.to_annotations()
     assert len(annotations) == len(events)
     np.testing.assert_allclose(np.sort(annotations.onset), np.sort(events[:, 0]) / 100.)

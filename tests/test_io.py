@@ -23,6 +23,7 @@ from cdl.io import (
     write_activations,
     write_model_file,
 )
+from cdl.model.occurrences import find_occurrences
 
 
 def _raw(first_samp=0, meas_date=None, seed=0):
@@ -282,25 +283,39 @@ def test_model_activations_round_trip_on_raw(raw_and_model):
     assert model.info_["ch_names"] == ["Fz", "Cz", "Pz", "Oz"]  # no stim
     events, event_id = model_to_events(model, first_samp=raw.first_samp)
     assert event_id == {"atom_0": 1, "atom_1": 2}
-    assert len(events) == np.count_nonzero(model.z_hat_) > 0
+    # one event per occurrence (local maximum of z), at the peak of |v|
+    occ = find_occurrences(model.z_hat_, model.v_hat_)
+    assert len(events) == len(occ) > 0
+    assert len(occ) < np.count_nonzero(model.z_hat_)  # neighbours merged
+    offsets = np.argmax(np.abs(model.v_hat_), axis=1)
+    np.testing.assert_array_equal(occ["time"], occ["start"] + offsets[occ["atom"]])
+    assert sorted(zip(events[:, 0] - raw.first_samp, events[:, 2] - 1)) == \
+        sorted(zip(occ["time"], occ["atom"]))
     annot = model_to_annotations(model, orig_time=raw.info["meas_date"],
                                  first_samp=raw.first_samp)
     raw = raw.copy().set_annotations(annot)
     from_annot, from_id = mne.events_from_annotations(raw, verbose=False)
     np.testing.assert_array_equal(from_annot[:, 0], events[:, 0])
     assert from_id == event_id
-    # epochs on atom 0's occurrences hold the signal where the atom starts
-    epochs = mne.Epochs(raw, events, {"atom_0": 1}, tmin=0., tmax=0.19,
+    # epochs on atom 0's occurrences hold the signal where the atom's window
+    # starts, offset samples before the event
+    epochs = mne.Epochs(raw, events, {"atom_0": 1}, tmin=-offsets[0] / 100.,
+                        tmax=(19 - offsets[0]) / 100.,
                         picks=["Fz", "Cz", "Pz", "Oz"], baseline=None,
                         preload=True, event_repeated="merge", verbose=False)
     X = raw.get_data(picks=["Fz", "Cz", "Pz", "Oz"])
-    t = np.flatnonzero(model.z_hat_[0, 0])[0]
+    first = occ[occ["atom"] == 0][0]
+    t = first["start"]
     np.testing.assert_array_equal(epochs.get_data()[0], X[:, t:t + 20])
     extras = [e for e in annot.extras if e["atom"] == 0]
     assert extras[0]["amplitude"] == model.z_hat_[0, 0, t]
+    assert extras[0]["window_start"] == raw.first_samp + t
     z = np.zeros_like(model.z_hat_)  # other activations, e.g. from transform
     z[0, 1, 5] = 1.
-    np.testing.assert_array_equal(model_to_events(model, z=z)[0], [[5, 0, 2]])
+    np.testing.assert_array_equal(model_to_events(model, z=z)[0],
+                                  [[5 + offsets[1], 0, 2]])
+    np.testing.assert_array_equal(model_to_events(model, z=z, timing="start")[0],
+                                  [[5, 0, 2]])
 
 
 def test_model_activations_of_epochs(raw_and_model):
@@ -315,9 +330,10 @@ def test_model_activations_of_epochs(raw_and_model):
     starts = events[:, 0] - raw.first_samp - 50
     atom_events, _ = model_to_events(model, first_samp=raw.first_samp,
                                      trial_starts=starts)
-    trial, atom, t = np.nonzero(model.z_hat_)
+    occ = find_occurrences(model.z_hat_, model.v_hat_)
+    assert len(atom_events) == len(occ)
     X = raw.get_data(picks="eeg")
-    for n, k, s in zip(trial[:5], atom[:5], t[:5]):
+    for n, k, s in zip(occ["trial"][:5], occ["atom"][:5], occ["time"][:5]):
         sample = raw.first_samp + starts[n] + s
         assert [sample, 0, k + 1] in atom_events.tolist()
         np.testing.assert_array_equal(epochs.get_data(picks="eeg")[n][:, s],
