@@ -87,13 +87,13 @@ def read_recording(path):
         ".fif.gz") else path.suffix.lower()
     if suffix in (".edf", ".bdf"):
         _check_edf_size(path)
-    kind = fif_kind(path) if suffix in (".fif", ".fif.gz") else "raw"
-    if kind == "evoked":
-        raise ValueError(f"{path} is an evoked (averaged) FIF file, not "
-                         f"supported by cdl fit: give the continuous recording "
-                         f"or its epochs (-epo.fif).")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        kind = fif_kind(path) if suffix in (".fif", ".fif.gz") else "raw"
+        if kind == "evoked":
+            raise ValueError(f"{path} is an evoked (averaged) FIF file, not "
+                             f"supported by cdl fit: give the continuous "
+                             f"recording or its epochs (-epo.fif).")
         inst = _read(path, suffix, kind)
     _check_finite(inst, path)
     for warning in caught:
@@ -129,9 +129,13 @@ def fif_kind(path):
     from mne._fiff.open import fiff_open
     from mne._fiff.tree import dir_tree_find
 
+    import warnings
+
     try:
-        fid, tree, _ = fiff_open(Path(path), verbose=False)
-        fid.close()
+        with warnings.catch_warnings():  # the reader tells what is wrong
+            warnings.simplefilter("ignore")
+            fid, tree, _ = fiff_open(Path(path), verbose=False)
+            fid.close()
     except Exception:  # noqa: BLE001 (the reader gives the error)
         return None
     for kind, block in (("raw", "FIFFB_RAW_DATA"), ("raw", "FIFFB_CONTINUOUS_DATA"),

@@ -13,6 +13,7 @@ import cdl
 from cdl import pipeline
 from cdl.cli import main
 from cdl.io import read_model_metadata
+from cdl.model.occurrences import find_occurrences
 
 FIT_ARGS = ["--n-atoms", "3", "--atom-duration", "0.3", "--n-iter", "5",
             "--l-freq", "2", "--h-freq", "40", "--quiet"]
@@ -48,7 +49,7 @@ def test_fit_end_to_end(fitted_dir, run3):
     assert names == {"model.npz", "report.html", "activations-annot.fif",
                      "activations-annot.txt", "activations-eve.fif"}
     assert result.stdout.startswith("Fitted 3 atoms of 0.3 s on S001R03.edf "
-                                    "(64 channels, 125 s)")
+                                    "(64 eeg; 125 s)")
     assert "Traceback" not in result.stderr
 
     model = cdl.read_model(out / "model.npz")
@@ -59,20 +60,26 @@ def test_fit_end_to_end(fitted_dir, run3):
     assert metadata["recording"] == str(run3)
     assert metadata["load_options"]["l_freq"] == 2.
     assert metadata["load_options"]["h_freq"] == 40.
-    assert metadata["scale"] > 0 and metadata["n_times"] == 20000
+    assert metadata["scalings"] == model.scalings_ == {"eeg": pytest.approx(
+        metadata["scalings"]["eeg"])} and metadata["n_times"] == 20000
+    assert metadata["scaling"] == "std" and metadata["interrupted"] is False
 
-    # every nonzero activation is one annotation and one event, at its sample
-    n_nonzero = np.count_nonzero(model.z_hat_)
+    # every occurrence (local maximum of z, at the peak of |v|) is one
+    # annotation and one event, at its sample; neighbouring nonzeros are one
+    occ = find_occurrences(model.z_hat_, model.v_hat_)
     annot = mne.read_annotations(out / "activations-annot.fif")
     events = mne.read_events(out / "activations-eve.fif")
-    assert len(annot) == len(events) == n_nonzero > 0
-    _, atom, sample = np.nonzero(model.z_hat_)
-    order = np.lexsort((atom, sample))
-    np.testing.assert_array_equal(events[:, 0], sample[order])
-    np.testing.assert_array_equal(events[:, 2], atom[order] + 1)
+    assert len(annot) == len(events) == len(occ) > 0
+    assert len(occ) < np.count_nonzero(model.z_hat_)
+    order = np.lexsort((occ["atom"], occ["time"]))
+    np.testing.assert_array_equal(events[:, 0], occ["time"][order])
+    np.testing.assert_array_equal(events[:, 2], occ["atom"][order] + 1)
     assert set(annot.description) <= {"atom_0", "atom_1", "atom_2"}
     assert annot.extras[0]["amplitude"] > 0
-    assert len(mne.read_annotations(out / "activations-annot.txt")) == n_nonzero
+    assert len(mne.read_annotations(out / "activations-annot.txt")) == len(occ)
+    # the console counts the same occurrences
+    counts = [int(line.split()[1]) for line in result.stdout.splitlines()[2:5]]
+    assert counts == [int(np.sum(occ["atom"] == k)) for k in range(3)]
 
     html = (out / "report.html").read_text()
     alts = _alts(html)
@@ -99,7 +106,8 @@ def test_encode_report_and_dripp(fitted_dir, run3, tmp_path):
     assert main(["report", str(model_file), "--out", str(tmp_path / "rep"),
                  "--quiet"]) == 0
     alts = _alts((tmp_path / "rep" / "report.html").read_text())
-    assert "Atom 0" in alts and "Signal averaged on atom occurrences" not in alts
+    # the fitted recording is still on disk: its averages are in the report
+    assert "Atom 0" in alts and "Signal averaged on atom occurrences" in alts
     # with a recording (another run: it is encoded) the averages are added
     assert main(["report", str(model_file), str(run4), "--out",
                  str(tmp_path / "rep4"), "--quiet"]) == 0
@@ -108,14 +116,23 @@ def test_encode_report_and_dripp(fitted_dir, run3, tmp_path):
     assert "S001R04.edf" in html
 
     assert main(["dripp", str(model_file), str(run3), "--n-boot", "5",
-                 "--out", str(tmp_path / "dripp"), "--quiet"]) == 0
+                 "--n-null", "19", "--out", str(tmp_path / "dripp"),
+                 "--quiet"]) == 0
     with open(tmp_path / "dripp" / "dripp.csv") as fid:
         rows = list(csv.DictReader(fid))
     assert len(rows) == 3 * 3  # atoms x drivers T0, T1, T2
     assert {r["driver"] for r in rows} == {"T0", "T1", "T2"}
-    for row in rows:
+    assert list(rows[0]) == [
+        "atom", "driver", "n_events", "baseline", "baseline_ci_low",
+        "baseline_ci_high", "alpha", "alpha_ci_low", "alpha_ci_high", "m",
+        "m_ci_low", "m_ci_high", "sigma", "sigma_ci_low", "sigma_ci_high",
+        "p_value", "flags"]
+    for row in rows:  # numbers, estimates inside the support [0.03, 0.8]
         assert 0 <= float(row["p_value"]) <= 1
-        assert re.fullmatch(r"\S+ \[\S+, \S+\]", row["m"])  # value [CI]
+        for name in ("m", "m_ci_low", "m_ci_high"):
+            assert 0.03 <= float(row[name]) <= 0.8
+        assert set(filter(None, row["flags"].split(";"))) <= {
+            "sigma_floor", "m_at_edge", "few_events"}
     html = (tmp_path / "dripp" / "report.html").read_text()
     assert {"DriPP kernels", "DriPP intensity"} <= set(_alts(html))
     assert "DriPP parameters" in html
@@ -148,10 +165,12 @@ def test_one_line_errors(capsys, tmp_path, run3):
 
     junk = tmp_path / "junk.edf"
     junk.write_text("not an EDF file")
-    assert "could not read" in _error_line(capsys, ["fit", str(junk), "--out", out])
+    assert "is not a recording MNE can read (.edf): read_raw_edf failed" in \
+        _error_line(capsys, ["fit", str(junk), "--out", out])
     other = tmp_path / "notes.xyz"
     other.write_text("hello")
-    assert "unsupported format" in _error_line(capsys, ["fit", str(other)])
+    assert "not a recording MNE can read (.xyz): no MNE reader for this " \
+        "extension (unsupported format)" in _error_line(capsys, ["fit", str(other)])
 
     truncated = tmp_path / "truncated.edf"
     truncated.write_bytes(run3.read_bytes()[:300_000])
@@ -202,7 +221,8 @@ def test_subprocess_exit_codes_and_help(fitted_dir, run3, tmp_path):
     assert result.returncode == 0
     for text in ("--n-atoms N           number of atoms (default: 8)",
                  "atom length in seconds (default: 0.5)", "--backend {local,mpi}",
-                 "--l-freq HZ", "(default: 1.0)", "--picks NAMES", "--out DIR"):
+                 "--l-freq HZ", "(default: auto)", "--picks NAMES", "--out DIR",
+                 "--overwrite", "--scaling {std,noise,global}"):
         assert text in result.stdout
 
 
