@@ -15,7 +15,8 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 QUICK = {"plot_dripp_simulated.py", "plot_eegbci_blink_atoms.py",
-         "plot_somato_mu.py", "plot_sample_atoms.py"}
+         "plot_somato_mu.py", "plot_sample_atoms.py",
+         "plot_neuromag_simulated.py"}
 SCRIPTS = sorted(p for p in EXAMPLES.rglob("plot_*.py") if "dicod" not in p.parts)
 
 
@@ -59,7 +60,8 @@ def test_example_runs(script, eegbci_folder, tmp_path):
         pytest.skip("long example: set CDL_RUN_ALL_EXAMPLES=1 to run it")
     env = _needs_data(script, eegbci_folder)
     # the MEG examples must skip cleanly when their dataset is absent
-    env.update(CDL_DATA_SOMATO=str(tmp_path), CDL_DATA_SAMPLE=str(tmp_path))
+    env.update(CDL_DATA_SOMATO=str(tmp_path), CDL_DATA_SAMPLE=str(tmp_path),
+               CDL_DATA_MEG=str(tmp_path))
     out = _run(script, env)
     if script.parent.name == "meg":
         assert out.startswith("Skipped: the ")
@@ -74,3 +76,17 @@ def test_example_runs(script, eegbci_folder, tmp_path):
         assert abs(m - 0.3) < 0.03  # the true latency
     if script.name == "plot_eegbci_atoms.py":
         assert "blink / eye movement" in out
+
+
+@pytest.mark.slow
+@pytest.mark.requires_data
+def test_neuromag_example_with_its_data(meg_file):
+    """With the MEG test files, the Neuromag example finds the auditory atom
+    and its latency (offline, in under 2 minutes on two cores)."""
+    folder = meg_file("sample_audvis-ave.fif.gz").parent
+    out = _run(EXAMPLES / "meg" / "plot_neuromag_simulated.py",
+               {"CDL_DATA_MEG": str(folder)})
+    assert "Skipped" not in out
+    assert "'grad'" in out and "'mag'" in out and "'eeg'" in out  # scalings_
+    latency = re.search(r"The stimuli drive atom \d+: peak (\d+) ms", out)
+    assert latency and abs(int(latency.group(1)) - 100) <= 10

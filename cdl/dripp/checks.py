@@ -44,10 +44,11 @@ def support_report(lower, upper, driver_times, t_max, segments=None):
     report : dict
         ``lower``, ``upper``, ``n_driver_events``, ``n_full_support`` (driver
         events whose whole support lies in their stretch of data),
-        ``max_delay`` (longest delay after a driver event that the data
-        hold, in s), ``median_interval`` and ``min_interval`` (s between
-        consecutive driver events, all drivers pooled; None with fewer than
-        two events) and ``notes`` (list of str, empty when all is well).
+        ``max_delay`` and ``shortest_delay`` (longest and shortest stretch of
+        data after a driver event, in s), ``median_interval`` and
+        ``min_interval`` (s between consecutive driver events, all drivers
+        pooled; None with fewer than two events) and ``notes`` (list of
+        str, empty when all is well).
 
     Raises
     ------
@@ -65,6 +66,7 @@ def support_report(lower, upper, driver_times, t_max, segments=None):
     report = dict(lower=float(lower), upper=float(upper),
                   n_driver_events=int(events.size), n_full_support=n_full,
                   max_delay=float(room.max()) if room.size else 0.,
+                  shortest_delay=float(max(room.min(), 0.)) if room.size else 0.,
                   median_interval=float(np.median(intervals))
                   if intervals.size else None,
                   min_interval=float(intervals.min()) if intervals.size else None,
@@ -79,9 +81,8 @@ def support_report(lower, upper, driver_times, t_max, segments=None):
         report["notes"].append(
             f"{events.size - n_full} of {events.size} driver events have part of "
             f"their support [{lower:g}, {upper:g}] s past the end of their trial "
-            f"or of the recording (the data hold up to "
-            f"{report['max_delay']:.3g} s after an event); the fit accounts for "
-            f"it.")
+            f"or of the recording (the shortest stretch of data after an event "
+            f"is {report['shortest_delay']:.3g} s); the fit accounts for it.")
     median = report["median_interval"]
     if median is not None and upper > median:
         report["notes"].append(

@@ -243,7 +243,8 @@ class DriPP(ParamsMixin):
                                   self.t_max_, self.lower, self.upper,
                                   null=null, n_boot=n_boot,
                                   n_iter=self.n_iter, tol=self.tol,
-                                  random_state=random_state, sfreq=self.sfreq)
+                                  random_state=random_state, sfreq=self.sfreq,
+                                  sigma_min=self.sigma_min_)
 
     def bootstrap_ci(self, n_boot=200, level=0.95, random_state=None):
         """Bootstrap percentile confidence intervals (driver epochs resampled).
@@ -268,7 +269,8 @@ class DriPP(ParamsMixin):
             return bootstrap_from_times(
                 self.atom_times_, self.driver_times_, self.t_max_, self.lower,
                 self.upper, n_boot=n_boot, level=level, n_iter=self.n_iter,
-                tol=self.tol, random_state=random_state)
+                tol=self.tol, random_state=random_state,
+                sigma_min=self.sigma_min_)
 
     def plot_kernels(self, atoms=None, driver_names=None, show=True):
         """Plot ``mu + alpha_p kappa_p(delay)`` for each atom and driver.

@@ -44,11 +44,12 @@ not apply. Three null distributions are offered:
     ``LR_b``, the tail is extrapolated from a scaled chi2 ``a chi2(b)``
     matched to the mean and variance of the ``LR_b`` (capped at ``1 / (1 +
     n_boot)``), so that strongly driven atoms get p-values below the
-    permutation resolution. Measured by ``benchmarks/bench_dripp_timing.py``:
-    on simulated recordings at 150 Hz (80 stimuli in 120 s) with non-driven
-    atoms of 1 to 120 occurrences, ``'chi2'`` gave p <= 0.01 for 3 to 18 %
-    of them (most for atoms of a few occurrences), ``'shift'`` for about
-    1 %. The global p-value is the Bonferroni combination.
+    permutation resolution. Measured by ``benchmarks/bench_dripp_timing.py``
+    (80 random stimuli in 120 s at 150 Hz; atoms of 1 to 120 occurrences,
+    Poisson or in bursts of 2 to 6, not locked; 200 atoms per row): p <=
+    0.01 for 2 to 21.5 % of the atoms with ``'chi2'`` (most for bursts and
+    for atoms of a few occurrences), 0 to 2 % with ``'shift'``. The global
+    p-value is the Bonferroni combination.
 
 Bootstrap confidence intervals
 ------------------------------
@@ -106,7 +107,7 @@ def _flat(res):
             res["sigma"].ravel())
 
 
-def _restricted_fits(problem, full, n_iter, tol):
+def _restricted_fits(problem, full, n_iter, tol, sigma_bounds=None):
     """Refit with alpha_p = 0, one copy of the problem per driver."""
     n_atoms, n_drivers = problem.n_atoms, problem.n_drivers
     stacked = stack_problems([problem] * n_drivers)
@@ -115,6 +116,7 @@ def _restricted_fits(problem, full, n_iter, tol):
     init = [np.tile(p, n_drivers) for p in _flat(full)]
     init[1] = np.where(fixed.ravel(), 0.0, init[1])
     res = run_em(stacked, n_iter=n_iter, tol=tol, init=init,
+                 sigma_bounds=sigma_bounds,
                  alpha_fixed=fixed.ravel())
     # rows: driver p, columns: atoms
     loglik = res["loglik"][-1].reshape(n_drivers, n_atoms)
@@ -136,9 +138,10 @@ def _chibar_sf(stat, n_params):
     return sf
 
 
-def _lr_statistics(problem, n_iter, tol):
-    full = run_em(problem, n_iter=n_iter, tol=tol)
-    restricted, loglik_r = _restricted_fits(problem, full, n_iter, tol)
+def _lr_statistics(problem, n_iter, tol, sigma_bounds=None):
+    full = run_em(problem, n_iter=n_iter, tol=tol, sigma_bounds=sigma_bounds)
+    restricted, loglik_r = _restricted_fits(problem, full, n_iter, tol,
+                                            sigma_bounds)
     loglik_full = full["loglik"][-1]
     stat = np.maximum(2 * (loglik_full[None] - loglik_r), 0).T
     stat_global = np.maximum(2 * (loglik_full - _baseline_loglik(problem)), 0)
@@ -147,7 +150,7 @@ def _lr_statistics(problem, n_iter, tol):
 
 def lrt_from_times(atom_times, driver_times, t_max, lower, upper,
                    null="chi2", n_boot=99, n_iter=200, tol=1e-5,
-                   random_state=None, sfreq=None):
+                   random_state=None, sfreq=None, sigma_min=None):
     """Likelihood-ratio tests of driven against non-driven, per atom and driver.
 
     Times must be validated, sorted arrays (see :class:`cdl.dripp.DriPP`,
@@ -174,6 +177,9 @@ def lrt_from_times(atom_times, driver_times, t_max, lower, upper,
     sfreq : float | None
         Sampling rate of the times: the ``'shift'`` surrogates are put on
         the same grid.
+    sigma_min : float | None
+        Floor of sigma in every fit (default ``1e-3 (upper - lower)``), that
+        of the fitted estimator.
 
     Returns
     -------
@@ -185,7 +191,9 @@ def lrt_from_times(atom_times, driver_times, t_max, lower, upper,
     check_option("null", null, NULLS)
     problem = build_problem(atom_times, driver_times, t_max, lower, upper)
     n_atoms, n_drivers = problem.n_atoms, problem.n_drivers
-    full, restricted, stat, stat_global = _lr_statistics(problem, n_iter, tol)
+    bounds = _sigma_bounds(sigma_min, lower, upper)
+    full, restricted, stat, stat_global = _lr_statistics(problem, n_iter, tol,
+                                                         bounds)
     if null == "chi2":
         pvalue = chdtrc(3, stat)
         pvalue_global = chdtrc(3 * n_drivers, stat_global)
@@ -194,7 +202,7 @@ def lrt_from_times(atom_times, driver_times, t_max, lower, upper,
         null_stats = _shifted_statistics(atom_times, driver_times, t_max, lower,
                                          upper, n_boot, n_iter, tol,
                                          check_random_state(random_state),
-                                         sfreq)
+                                         sfreq, bounds)
         pvalue = permutation_pvalues(stat, null_stats)
         pvalue_global = np.minimum(pvalue.min(axis=1) * n_drivers, 1.0)
     elif null == "chibar":
@@ -212,7 +220,7 @@ def lrt_from_times(atom_times, driver_times, t_max, lower, upper,
             sims = simulate_dripp(driver_times, t_max, *params, lower=lower,
                                   upper=upper, random_state=rng)
             pb = build_problem(sims, driver_times, t_max, lower, upper)
-            boot = _lr_statistics(pb, n_iter, tol)[2][:, p]
+            boot = _lr_statistics(pb, n_iter, tol, bounds)[2][:, p]
             boot = boot.reshape(n_atoms, n_boot)
             exceed = (boot >= stat[:, p, None] - 1e-9).sum(axis=1)
             pvalue[:, p] = (1 + exceed) / (1 + n_boot)
@@ -222,8 +230,12 @@ def lrt_from_times(atom_times, driver_times, t_max, lower, upper,
                 pvalue_global=pvalue_global, null=null)
 
 
+def _sigma_bounds(sigma_min, lower, upper):
+    return None if sigma_min is None else (sigma_min, 10 * (upper - lower))
+
+
 def _shifted_statistics(atom_times, driver_times, t_max, lower, upper, n_boot,
-                        n_iter, tol, rng, sfreq=None):
+                        n_iter, tol, rng, sfreq=None, sigma_bounds=None):
     """LR statistics of ``n_boot`` surrogates of each atom (see ``'shift'``).
 
     Returns
@@ -246,7 +258,7 @@ def _shifted_statistics(atom_times, driver_times, t_max, lower, upper, n_boot,
                 moved = np.minimum(np.round(moved * sfreq) / sfreq, t_max)
             shifted.append(np.sort(moved))
     problem = build_problem(shifted, driver_times, t_max, lower, upper)
-    stats = _lr_statistics(problem, n_iter, tol)[2]  # (n_boot * n_atoms, P)
+    stats = _lr_statistics(problem, n_iter, tol, sigma_bounds)[2]
     return np.moveaxis(stats.reshape(n_boot, n_atoms, -1), 0, -1)
 
 
@@ -327,7 +339,7 @@ def resample_epochs(atom_times, driver_times, t_max, rng):
 
 def bootstrap_from_times(atom_times, driver_times, t_max, lower, upper,
                          n_boot=200, level=0.95, n_iter=200, tol=1e-5,
-                         random_state=None):
+                         random_state=None, sigma_min=None):
     """Bootstrap percentile confidence intervals by resampling driver epochs.
 
     Parameters
@@ -346,6 +358,8 @@ def bootstrap_from_times(atom_times, driver_times, t_max, lower, upper,
         EM settings.
     random_state : int | RandomState | None
         Seed or random number generator.
+    sigma_min : float | None
+        Floor of sigma (default ``1e-3 (upper - lower)``).
 
     Returns
     -------
@@ -363,7 +377,8 @@ def bootstrap_from_times(atom_times, driver_times, t_max, lower, upper,
         atoms, drivers, t_b = resample_epochs(atom_times, driver_times, t_max,
                                               rng)
         problems.append(build_problem(atoms, drivers, t_b, lower, upper))
-    res = run_em(stack_problems(problems), n_iter=n_iter, tol=tol)
+    res = run_em(stack_problems(problems), n_iter=n_iter, tol=tol,
+                 sigma_bounds=_sigma_bounds(sigma_min, lower, upper))
     n_atoms = len(atom_times)
     q = [(1 - level) / 2, (1 + level) / 2]
     out = dict(replicates={})

@@ -64,7 +64,8 @@ def load_for_cdl(path, scalings=None, **load_options):
         raise ValueError(f"{path}: {err}") from None
     recording.X = apply_type_scalings(recording.X, types, factors)
     recording.preprocessing.update(scaling=method if scalings is None
-                                   else "given", scalings=factors, scale=None)
+                                   else "the model's factors", scalings=factors,
+                                   scale=None)
     return recording
 
 

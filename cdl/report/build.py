@@ -197,9 +197,9 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
                      f"intervals (driver epochs resampled).")
     if lrt is not None:
         notes.append(f"p_value: likelihood-ratio test of alpha = 0, null "
-                     f"'{lrt['null']}' (chi2 is slightly liberal, bootstrap "
-                     f"calibrated); {len(rows)} tests, not corrected for "
-                     f"multiple comparisons.")
+                     f"'{lrt['null']}' ({_NULLS.get(lrt['null'], '')}); "
+                     f"{len(rows)} tests, not corrected for multiple "
+                     f"comparisons.")
     report.add_html(table(dripp_display(rows))
                     + "".join(f"<p><small>{escape(n)}</small></p>" for n in notes),
                     title="DriPP parameters", section="DriPP")
@@ -215,11 +215,22 @@ def add_dripp_section(report, dripp, driver_names, lrt=None, ci=None,
     return report
 
 
+_NULLS = dict(
+    shift="each atom's occurrences shifted at random between driver events; "
+          "calibrated for atoms not locked to them",
+    chi2="chi2 with 3 degrees of freedom: liberal for atoms with few "
+         "occurrences or bursts",
+    chibar="chi-bar: anti-conservative, for comparison only",
+    bootstrap="Poisson simulations of the baseline")
+
+
 def _support_text(support):
     median = support["median_interval"]
+    shortest = support.get("shortest_delay")
     return (f"Kernel support [{support['lower']:g}, {support['upper']:g}] s: "
             f"{support['n_full_support']} of {support['n_driver_events']} driver "
-            f"events have all of it in the data (the data hold up to "
-            f"{support['max_delay']:.3g} s after an event); median interval "
-            f"between driver events "
+            f"events have all of it in the data"
+            + ("" if shortest is None else f" (the shortest stretch of data "
+               f"after an event is {shortest:.3g} s)")
+            + f"; median interval between driver events "
             f"{'-' if median is None else format(median, '.3g')} s.")

@@ -20,7 +20,7 @@ import numpy as np
 
 from cdl import BatchCDL
 from cdl.pipeline import run_dripp
-from cdl.report import atom_features, dripp_table
+from cdl.report import atom_features, dripp_display, dripp_table
 from cdl.viz import plot_atoms, plot_dripp_intensity
 from data_fetchers import load_eegbci
 
@@ -37,17 +37,19 @@ for f in atom_features(model):
 # %%
 # Fit DriPP for every atom and cue type
 # -------------------------------------
-# Events are the positive local maxima of each atom's activations, put back
-# in the time of the concatenated runs. The kernel support is 30 ms to 800 ms
-# after each cue.
-result = run_dripp(recording, model.z_hat_, lower=0.03, upper=0.8, n_boot=100,
-                   random_state=0)
+# Events are the occurrences of each atom (the local maxima of its
+# activations, timed at the peak of its waveform), put back in the time of the
+# concatenated runs. The kernel support is 30 ms to 800 ms after each cue; the
+# p-values come from the 'shift' null (each atom's occurrences shifted
+# between cues).
+result = run_dripp(recording, model.z_hat_, v=model.v_hat_, lower=0.03,
+                   upper=0.8, n_boot=100, random_state=0)
 dripp, names = result["dripp"], result["driver_names"]
-rows = dripp_table(dripp, names, result["lrt"], result["ci"])
+rows = dripp_display(dripp_table(dripp, names, result["lrt"], result["ci"]))
 print(f"{'atom':>4} {'cue':>4} {'alpha':>22} {'m (s)':>22} {'p':>8}")
 for row in rows:
     print(f"{row['atom']:>4} {row['driver']:>4} {row['alpha']:>22} "
-          f"{row['m']:>22} {row['p_value']:>8.2g}")
+          f"{row['m']:>22} {row['p_value']:>8} {row['flags']}")
 
 # %%
 # The most driven atom

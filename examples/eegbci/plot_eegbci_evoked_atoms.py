@@ -108,8 +108,8 @@ plot_atoms(model, atoms=chosen, show=False)
 
 # %%
 # Their onsets for left (T1) and right (T2) cues, and the average of the
-# signal locked on them (grey: every channel; colour: the atom's component at
-# its strongest channel; dashed: its waveform, scaled).
+# signal locked on them at the peak of their waveform (grey: every channel;
+# colour: the atom's course, its pattern applied; dashed: its waveform).
 fig, axes = plt.subplots(1, len(chosen), figsize=(10, 3.5), sharey=True,
                          squeeze=False, layout="constrained")
 for ax, k in zip(axes[0], chosen):

@@ -56,7 +56,7 @@ if recording is not None:
         events, recording.sfreq, {v: k for k, v in codes.items()},
         first_samp=recording.first_samp,
         orig_time=recording.info["meas_date"])
-    result = run_dripp(recording, model.z_hat_, n_boot=0)
+    result = run_dripp(recording, model.z_hat_, v=model.v_hat_, n_boot=0)
     dripp, names = result["dripp"], result["driver_names"]
     pvalues = result["lrt"]["pvalue"]
     for k in range(pvalues.shape[0]):
