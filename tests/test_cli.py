@@ -132,7 +132,7 @@ def test_encode_report_and_dripp(fitted_dir, run3, tmp_path):
         for name in ("m", "m_ci_low", "m_ci_high"):
             assert 0.03 <= float(row[name]) <= 0.8
         assert set(filter(None, row["flags"].split(";"))) <= {
-            "sigma_floor", "m_at_edge", "few_events"}
+            "collapsed", "m_at_edge", "few_events"}
     html = (tmp_path / "dripp" / "report.html").read_text()
     assert {"DriPP kernels", "DriPP intensity"} <= set(_alts(html))
     assert "DriPP parameters" in html

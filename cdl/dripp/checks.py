@@ -15,8 +15,9 @@ MIN_EVENTS = 10
 
 #: The flags of :func:`fit_flags`, and what they mean (for tables and reports).
 FLAGS = {
-    "sigma_floor": "sigma at its floor: the kernel collapsed onto a few "
-                   "coincident occurrences",
+    "collapsed": f"sigma at its floor (one sample) with fewer than "
+                 f"{MIN_EVENTS} occurrences driven: the kernel collapsed onto a "
+                 f"few coincident occurrences",
     "m_at_edge": "latency m on an edge of the support: the support may be "
                  "too short, or the kernel is monotonic",
     "few_events": f"fewer than {MIN_EVENTS} occurrences of the atom in the "
@@ -104,9 +105,11 @@ def fit_flags(dripp):
     -------
     flags : list of list of list of str
         ``flags[k][p]``: the names of :data:`FLAGS` that apply to atom ``k``
-        and driver ``p``. ``'sigma_floor'`` and ``'m_at_edge'`` are given
-        only when the kernel explains at least one occurrence (``alpha`` x
-        number of driver events >= 1): otherwise m and sigma mean nothing.
+        and driver ``p``. ``'collapsed'`` (sigma at its floor and fewer than
+        :data:`MIN_EVENTS` occurrences driven, ``alpha`` x number of driver
+        events) and ``'m_at_edge'`` are given only when the kernel explains
+        at least one occurrence: otherwise m and sigma mean nothing. A sharp
+        kernel of many occurrences (jitter below one sample) is not flagged.
     """
     width = dripp.upper - dripp.lower
     n_atoms, n_drivers = np.shape(dripp.alpha_)
@@ -116,9 +119,11 @@ def fit_flags(dripp):
         row = []
         for p, driver in enumerate(dripp.driver_times_):
             found = []
-            driven = dripp.alpha_[k, p] * driver.size >= 1.
-            if driven and dripp.sigma_[k, p] <= 1.05 * dripp.sigma_min_:
-                found.append("sigma_floor")
+            n_driven = dripp.alpha_[k, p] * driver.size
+            driven = n_driven >= 1.
+            if driven and n_driven < MIN_EVENTS \
+                    and dripp.sigma_[k, p] <= 1.05 * dripp.sigma_min_:
+                found.append("collapsed")
             m = dripp.m_[k, p]
             if driven and min(m - dripp.lower, dripp.upper - m) <= 5e-3 * width:
                 found.append("m_at_edge")

@@ -53,12 +53,13 @@ class DriPP(ParamsMixin):
         truncation; ``m_`` always lies in ``[lower, upper]`` and ``sigma_``
         in ``[sigma_min_, 10 (upper - lower)]``.
     sigma_min_ : float
-        Floor of sigma: ``1e-3 (upper - lower)``, and at least a quarter of
-        a sample with ``sfreq``.
+        Floor of sigma: ``1e-3 (upper - lower)``, and at least one sample
+        (``1 / sfreq``) with ``sfreq``: times are known to one sample, and a
+        narrower kernel only fits coincidences.
     flags_ : list of list of list of str
         ``flags_[k][p]``: warnings on the fit of atom ``k`` against driver
-        ``p`` (see :func:`cdl.dripp.checks.fit_flags`): 'sigma_floor' (the
-        kernel collapsed), 'm_at_edge', 'few_events'.
+        ``p`` (see :func:`cdl.dripp.checks.fit_flags`): 'collapsed' (sigma
+        at its floor, few occurrences driven), 'm_at_edge', 'few_events'.
     loglik_ : ndarray of shape (``n_iter_ + 1``, n_atoms)
         Log-likelihood from the initial parameters to the final ones; it
         never decreases (generalised EM).
@@ -136,8 +137,8 @@ class DriPP(ParamsMixin):
                                    "is 0.", p)
             problem = build_problem(atoms, drivers, t_max, lower, upper)
             sigma_min = 1e-3 * (upper - lower)
-            if self.sfreq is not None:  # below a sample, sigma means nothing
-                sigma_min = max(sigma_min, 0.25 / self.sfreq)
+            if self.sfreq is not None:  # below a sample, sigma fits coincidences
+                sigma_min = max(sigma_min, 1. / self.sfreq)
             res = run_em(problem, n_iter=self.n_iter, tol=self.tol,
                          sigma_bounds=(sigma_min, 10 * (upper - lower)))
         self.baseline_, self.alpha_ = res["baseline"], res["alpha"]
