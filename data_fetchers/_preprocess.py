@@ -176,11 +176,13 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         if np.any(notch <= 0) or np.any(notch >= nyquist):
             raise ValueError(f"notch frequencies must lie in (0, {nyquist:g}) Hz "
                              f"(below Nyquist), got {notch.tolist()}.")
-        raw.notch_filter(notch, n_jobs=n_jobs, verbose=False)
+        raw.notch_filter(notch, picks=_signal_picks(raw), n_jobs=n_jobs,
+                         verbose=False)
         notch = notch.tolist()
     record["notch"] = notch
     if l_freq is not None or h_freq is not None:
-        raw.filter(l_freq, h_freq, n_jobs=n_jobs, verbose=False)
+        raw.filter(l_freq, h_freq, picks=_signal_picks(raw), n_jobs=n_jobs,
+                   verbose=False)
     record.update(l_freq=_plain(l_freq), h_freq=_plain(h_freq))
     if sfreq is not None and float(sfreq) != raw.info["sfreq"]:
         if len(events):
@@ -209,6 +211,12 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
                      preprocessing=record, trial_starts=np.asarray(starts),
                      first_samp=int(raw.first_samp),
                      raw=raw if keep_raw else None)
+
+
+def _signal_picks(raw):
+    """The channels to filter: every picked one but stim channels (MNE's
+    default, the data channels, would leave EOG or misc picks unfiltered)."""
+    return [i for i, t in enumerate(raw.get_channel_types()) if t != "stim"]
 
 
 def _plain(value):

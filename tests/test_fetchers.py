@@ -354,7 +354,31 @@ def test_truncated_and_corrupted_recordings(eegbci_path, tmp_path):
     raw = _eeg_raw()
     raw._data[2, 100:200] = np.nan  # what a damaged FIF can read back as
     raw.save(tmp_path / "nan_raw.fif", verbose=False)
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match=r"NaN or infinite values in 1 "
+                                         r"channel\(s\): EEG 002"):
         load_recording(tmp_path / "nan_raw.fif")
     with pytest.raises(IsADirectoryError, match="is a folder"):
         load_recording(tmp_path)
+
+
+def test_epochs_file_loads_as_trials_and_evoked_is_named(tmp_path):
+    raw = _eeg_raw()
+    events = np.array([[200, 0, 1], [900, 0, 2], [1800, 0, 1]])
+    epochs = mne.Epochs(raw, events, dict(A=1, B=2), tmin=-0.1, tmax=0.5,
+                        baseline=None, preload=True, verbose=False)
+    epochs.save(tmp_path / "rec-epo.fif", verbose=False)
+    assert data_fetchers.fif_kind(tmp_path / "rec-epo.fif") == "epochs"
+    rec = load_recording(tmp_path / "rec-epo.fif", sfreq=100.)
+    n_times = rec.X.shape[2]
+    assert rec.X.shape[:2] == (3, 5) and n_times in (60, 61)
+    np.testing.assert_array_equal(rec.trial_starts, [0, n_times, 2 * n_times])
+    np.testing.assert_array_equal(rec.events[:, 0],  # at each epoch's time 0
+                                  np.arange(3) * n_times + 10)
+    assert list(rec.annotations.description) == ["A", "B", "A"]
+    assert rec.preprocessing["epochs"]["n_epochs"] == 3
+    with pytest.raises(ValueError, match="do not apply to an epochs file"):
+        load_recording(tmp_path / "rec-epo.fif", n_splits=2)
+    epochs.average().save(tmp_path / "rec-ave.fif", verbose=False)
+    assert data_fetchers.fif_kind(tmp_path / "rec-ave.fif") == "evoked"
+    with pytest.raises(ValueError, match="is an evoked .averaged. FIF file"):
+        load_recording(tmp_path / "rec-ave.fif")

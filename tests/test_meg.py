@@ -384,3 +384,29 @@ def test_default_picks_recover_the_atoms(neuromag_sim):
     model = cdl.BatchCDL(n_iter=10, **params).fit(X / X.std())
     meg_share = np.sum(model.u_hat_[:, types != "eeg"] ** 2, axis=1)
     assert np.all(meg_share < 1e-3)  # one global scale: MEG does not count
+
+
+def test_eeg_with_eog_fits_on_eeg_only(tmp_path):
+    """EEG with EOG and stim channels: the default picks fit the EEG only,
+    from Python and from the command line."""
+    from cdl.cli import main
+
+    rng = np.random.RandomState(0)
+    names = ["Fz", "Cz", "Pz", "Oz", "EOG1", "STI 014"]
+    info = mne.create_info(names, 100., ["eeg"] * 4 + ["eog", "stim"])
+    data = rng.randn(6, 2000) * np.array([1e-5] * 4 + [1e-4, 0])[:, None]
+    raw = mne.io.RawArray(data, info, verbose=False)
+    model = cdl.BatchCDL(n_atoms=1, n_times_atom=20, n_iter=1,
+                         random_state=0).fit(raw)
+    assert model.info_["ch_names"] == names[:4] and list(model.scalings_) == ["eeg"]
+    raw.save(tmp_path / "eog_raw.fif", verbose=False)
+    assert main(["fit", str(tmp_path / "eog_raw.fif"), "--out", str(tmp_path / "o"),
+                 "--n-atoms", "1", "--atom-duration", "0.2", "--n-iter", "1",
+                 "--montage", "none", "--quiet"]) == 0
+    assert cdl.read_model(tmp_path / "o" / "model.npz").info_["ch_names"] == \
+        names[:4]
+    assert main(["fit", str(tmp_path / "eog_raw.fif"), "--out", str(tmp_path / "e"),
+                 "--picks", "eog", "--n-atoms", "1", "--atom-duration", "0.2",
+                 "--n-iter", "1", "--quiet"]) == 0  # asked for: given
+    assert cdl.read_model(tmp_path / "e" / "model.npz").info_["ch_names"] == \
+        ["EOG1"]
