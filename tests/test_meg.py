@@ -410,3 +410,27 @@ def test_eeg_with_eog_fits_on_eeg_only(tmp_path):
                  "--n-iter", "1", "--quiet"]) == 0  # asked for: given
     assert cdl.read_model(tmp_path / "e" / "model.npz").info_["ch_names"] == \
         ["EOG1"]
+
+
+@requires_data
+def test_lazy_raw_is_scaled_the_same_window_by_window(sample_info, tmp_path):
+    """With chunk_len (a Raw read window by window) the factors come from one
+    streaming pass and equal those of the Raw in memory."""
+    from cdl.io.scaling import streaming_type_std
+    from cdl.io.sources import RawSource
+
+    raw = _neuromag_raw(sample_info, n_times=2000)
+    raw.save(tmp_path / "nm_raw.fif", verbose=False)
+    lazy = mne.io.read_raw_fif(tmp_path / "nm_raw.fif", preload=False,
+                               verbose=False)
+    source = RawSource(lazy)
+    types = channel_types(source.info)
+    expected = compute_type_scalings(raw.get_data(picks=default_picks(raw.info)),
+                                     types)
+    streamed = streaming_type_std(source, types)
+    assert streamed == {t: pytest.approx(f, rel=1e-9) for t, f in expected.items()}
+    model = cdl.BatchCDL(n_atoms=2, n_times_atom=15, n_iter=2, chunk_len=700,
+                         random_state=0).fit(lazy)
+    assert model.scalings_ == {t: pytest.approx(f, rel=1e-9)
+                               for t, f in expected.items()}
+    assert model.transform(lazy).shape == model.z_hat_.shape
