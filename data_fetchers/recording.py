@@ -1,4 +1,5 @@
 """Load any recording MNE can read."""
+import warnings
 from pathlib import Path
 
 from cdl.utils.log import logger, verbose
@@ -76,8 +77,6 @@ def read_recording(path):
     inst : mne.io.Raw | mne.Epochs
         Loaded in memory.
     """
-    import warnings
-
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"Recording file not found: {path}")
@@ -128,8 +127,6 @@ def fif_kind(path):
     from mne._fiff.constants import FIFF
     from mne._fiff.open import fiff_open
     from mne._fiff.tree import dir_tree_find
-
-    import warnings
 
     try:
         with warnings.catch_warnings():  # the reader tells what is wrong
