@@ -46,10 +46,10 @@ not apply. Three null distributions are offered:
     n_boot)``), so that strongly driven atoms get p-values below the
     permutation resolution. Measured by ``benchmarks/bench_dripp_timing.py``
     (80 random stimuli in 120 s at 150 Hz; atoms of 1 to 120 occurrences,
-    Poisson or in bursts of 2 to 6, not locked; 200 atoms per row): p <=
-    0.01 for 2 to 21.5 % of the atoms with ``'chi2'`` (most for bursts and
-    for atoms of a few occurrences), 0 to 2 % with ``'shift'``. The global
-    p-value is the Bonferroni combination.
+    Poisson or in bursts of 2 to 6, not locked; 200 atoms per row, 8 rows):
+    p <= 0.01 for 0.5 to 2.5 % of the Poisson atoms and 7.5 to 21.5 % of
+    the bursty ones with ``'chi2'``, 0 to 2.5 % with ``'shift'`` (13 of
+    1600 atoms, 0.8 %). The global p-value is the Bonferroni combination.
 
 Bootstrap confidence intervals
 ------------------------------
