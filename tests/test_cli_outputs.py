@@ -216,3 +216,48 @@ def test_each_vendor_file_fits_and_reports(meg_file, tmp_path, name, duration,
                  "--quiet"]) == 0
     assert len(mne.read_events(out / f"encode-{name[:-4]}" /
                                "activations-eve.fif")) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.requires_data
+def test_neuromag_simulation_fit_then_dripp_finds_the_locked_atom(
+        meg_file, tmp_path, capsys):
+    """``cdl fit`` with the default picks then ``cdl dripp`` on a simulated
+    Neuromag recording (366 MEG and EEG channels, 80 stimuli, an atom peaking
+    100 ms after each with 4 ms jitter): the locked atom has p < 1e-3, a
+    latency within 10 ms of 100 ms and sigma below 30 ms; the alpha and blink
+    atoms are not driven (p > 0.01)."""
+    import csv
+
+    from cdl.io.scaling import pattern_to_physical
+    from cdl.simulate import simulate_neuromag_raw
+
+    raw, truth = simulate_neuromag_raw(meg_file("sample_audvis-ave.fif.gz"),
+                                       random_state=4)
+    raw.save(tmp_path / "sim_raw.fif", verbose=False)
+    out = tmp_path / "out"
+    assert main(["fit", str(tmp_path / "sim_raw.fif"), "--out", str(out),
+                 "--n-atoms", "5", "--reg", "0.05", "--atom-duration", "0.4",
+                 "--quiet"]) == 0
+    assert "(204 grad, 102 mag, 60 eeg; 120 s)" in capsys.readouterr().out
+    assert main(["dripp", str(out / "model.npz"), str(tmp_path / "sim_raw.fif"),
+                 "--n-boot", "0", "--quiet"]) == 0
+    with open(out / "dripp.csv") as fid:
+        rows = list(csv.DictReader(fid))
+    model = cdl.read_model(out / "model.npz")
+    noise = np.array([truth.noise_std[t] for t in truth.ch_types])
+    u = pattern_to_physical(model.u_hat_, truth.ch_types, model.scalings_) / noise
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    match = []
+    for k in range(3):
+        u_true = truth.u[k] / noise
+        match.append(int(np.argmax(np.abs(u @ (u_true / np.linalg.norm(u_true))))))
+    locked = rows[match[0]]
+    assert float(locked["p_value"]) < 1e-3
+    assert abs(float(locked["m"]) - truth.latency) <= 0.010
+    assert float(locked["sigma"]) < 0.030 and locked["flags"] == ""
+    for k in match[1:]:
+        assert float(rows[k]["p_value"]) > 0.01
+    html = (out / "report.html").read_text()
+    assert {f"Atom {k}" for k in range(5)} <= set(_alts(html))
+    assert "DriPP parameters" in html and "204 grad, 102 mag, 60 eeg" in html
