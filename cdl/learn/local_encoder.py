@@ -6,8 +6,10 @@ from cdl.model.objective import _lambda_max as lambda_max
 from cdl.model.objective import _objective as compute_objective
 from cdl.model.objective import _reconstruct as reconstruct
 from cdl.model.objective import compute_DtD, compute_ztX, compute_ztz
+from cdl.model.occurrences import occurrence_counts
 
 from .encoder import Encoder
+from .revival_rules import shift_activations
 
 
 class LocalEncoder(Encoder):
@@ -62,7 +64,7 @@ class LocalEncoder(Encoder):
         if z.shape != expected:
             raise ValueError(f"z must have shape (n_trials, n_atoms, "
                              f"n_times_valid) = {expected}, got {z.shape}.")
-        self._z = np.ascontiguousarray(z)
+        self._z = np.array(z, order="C")  # a copy: never aliases the caller's
 
     def add_atom(self):
         """Append a row of zero activations for a new atom (greedy learning)."""
@@ -73,6 +75,28 @@ class LocalEncoder(Encoder):
     def lambda_max(self, per_atom=False):
         """lambda_max of the signal for the current dictionary."""
         return lambda_max(self.X, self.D, per_atom=per_atom)
+
+    # -- atom revival: in place, without a dense copy ----------------------------
+    def atom_usage(self):
+        """Occurrences and sum of the absolute activations of each atom."""
+        return (occurrence_counts(self._z),
+                np.abs(self._z).sum(axis=(0, 2), dtype=np.float64))
+
+    def reset_atom(self, atom):
+        """Set the activations of one atom to zero in every trial."""
+        self._z[:, atom] = 0.
+
+    def shift_activations(self, atom, shift):
+        """Move the activations of one atom (its waveform moved by ``shift``)."""
+        self._z[:, atom] = shift_activations(self._z[:, atom], shift)
+
+    def keep_z(self):
+        """Remember a copy of the activations, for :meth:`restore_z`."""
+        self._kept_z = self._z.copy()
+
+    def restore_z(self):
+        """Put back the activations remembered by :meth:`keep_z`."""
+        self._z, self._kept_z = self._kept_z, None
 
     def compute_z(self, trials=None):
         """Run the z-step, warm-started from the current activations.
