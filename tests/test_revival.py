@@ -357,8 +357,11 @@ def test_chunked_and_distributed_revive_as_the_local_encoder(planted):
         np.testing.assert_allclose(other.pobj_[-1], local.pobj_[-1], rtol=1e-5)
 
 
+@pytest.mark.parametrize("cls, kwargs", [
+    (BatchCDL, {}), (BatchCDL, dict(lmbd_max="shared")),
+    (OnlineCDL, dict(batch_size=1))])
 def test_distributed_revival_adds_no_round_trip_when_nothing_is_tried(
-        planted, monkeypatch):
+        planted, monkeypatch, cls, kwargs):
     """Two round trips per iteration (solve, set_D) as without revival: the
     occurrences come back with the solve; a try costs its own."""
     from dicod._root import Cluster
@@ -377,10 +380,10 @@ def test_distributed_revival_adds_no_round_trip_when_nothing_is_tried(
     monkeypatch.setattr(Cluster, "command", counted_command)
     monkeypatch.setattr(Cluster, "solve", counted_solve)
     ends = []  # len(calls) at the end of each iteration
-    model = BatchCDL(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=12, eps=0.,
-                     D_init=D_init, random_state=0, solver_z="dicod",
-                     n_workers=2, backend="local", solver_z_kwargs=TIGHT,
-                     callback=lambda *args: ends.append(len(calls))).fit(X)
+    model = cls(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=12, eps=0.,
+                D_init=D_init, random_state=0, solver_z="dicod", n_workers=2,
+                backend="local", solver_z_kwargs=TIGHT,
+                callback=lambda *args: ends.append(len(calls)), **kwargs).fit(X)
     tried = {r["iteration"] for r in model.revived_}
     assert tried and len(tried) < model.n_iter_ == len(ends)
     per_iteration = [calls[a:b] for a, b in zip(ends[:-1], ends[1:])]
@@ -509,6 +512,42 @@ def test_ctrl_c_during_a_revival_try_checkpoints_a_consistent_state(
     np.testing.assert_array_equal(resumed.uv_hat_, reference.uv_hat_)
     np.testing.assert_array_equal(resumed.pobj_, reference.pobj_)
     assert resumed.revived_ == reference.revived_
+
+
+def test_ctrl_c_during_a_distributed_try_puts_the_workers_back(
+        planted, tmp_path, monkeypatch):
+    """The workers finish the interrupted solve (as after a real Ctrl-C, see
+    dicod._root.Cluster.solve): the try's activations are undone on them."""
+    from cdl.learn.checkpoint import read_checkpoint
+    from cdl.model.objective import compute_objective
+    from dicod._root import Cluster
+    X, u, v, D_init = planted
+    solve = Cluster.solve
+    calls = []
+
+    def interrupted(self, **kw):
+        calls.append(1)
+        result = solve(self, **kw)
+        if len(calls) == 2:  # the z-step of iteration 1: the revival's try
+            raise KeyboardInterrupt
+        return result
+    monkeypatch.setattr(Cluster, "solve", interrupted)
+    fname = tmp_path / "ckpt.npz"
+    with pytest.warns(RuntimeWarning, match="interrupted after 1 .*checkpointed"):
+        model = BatchCDL(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=8,
+                         D_init=D_init, random_state=0, solver_z="dicod",
+                         n_workers=2, backend="local", solver_z_kwargs=TIGHT,
+                         checkpoint=fname).fit(X)
+    assert model.interrupted_ and model.revived_ == []
+    state, _ = read_checkpoint(fname)
+    assert state["n_iter"] == 1 and state["revival"]["n_attempts"] == 0
+    # The checkpoint's activations are those of iteration 1 (the unused
+    # atom still unused), consistent with its dictionary and objective.
+    assert occurrence_counts(state["z"])[2] == 0
+    reg = np.full(3, 0.1 * state["reg_scale"])
+    z_step_objective = compute_objective(X, state["z"], D_init, reg)
+    np.testing.assert_allclose(z_step_objective, state["pobj"][1], rtol=1e-9)
+    np.testing.assert_array_equal(model.z_hat_, state["z"])
 
 
 def test_weakest_swap_is_kept_only_when_it_beats_the_plain_z_step(planted):
