@@ -4,8 +4,9 @@ Problems: a simulated 64-channel, 20000-sample signal (8 rank-1 atoms of 64
 samples) and the EEGBCI run S001R03 (2-45 Hz, unit std, 8 atoms of 80
 samples). Both libraries start from the same dictionary (fixed signal
 windows), with rank-1 atoms, ``lmbd_max='scaled'``, reg 0.2, z-step LGCD with
-tol 1e-3, 30 iterations. alphacsc runs in its own venv (``make bench-peers``);
-without it our figures are printed alone.
+tol 1e-3, 30 iterations, and ours without atom revival (``revive_atoms=False``:
+alphacsc has none, so both run the same algorithm). alphacsc runs in its own
+venv (``make bench-peers``); without it our figures are printed alone.
 
 Run: ``.venv/bin/python benchmarks/bench_cdl.py``
 """
@@ -28,7 +29,7 @@ def bench_problem(name, X, uv_init, rows):
     n_atoms, n_times_atom = uv_init.shape[0], uv_init.shape[1] - X.shape[1]
     kwargs = dict(n_atoms=n_atoms, n_times_atom=n_times_atom, reg=REG,
                   n_iter=N_ITER, lmbd_max="scaled", eps=1e-10,
-                  solver_z_kwargs=dict(tol=TOL, max_iter=1000))
+                  revive_atoms=False, solver_z_kwargs=dict(tol=TOL, max_iter=1000))
     BatchCDL(**dict(kwargs, n_iter=1), D_init=uv_init).fit(X[:, :, :2000])
     t_start = time.perf_counter()
     model = BatchCDL(**kwargs, D_init=uv_init).fit(X)
