@@ -155,7 +155,9 @@ class PackedImageEncoder(Encoder):
     def z(self):
         return self.encoder.z
 
-    def track(self, cost=False, lambda_max=False):
+    def track(self, cost=False, lambda_max=False, usage=False):
+        if usage:
+            _no_revival()
         super().track(cost=cost, lambda_max=lambda_max)
         self.encoder.track(cost=cost, lambda_max=lambda_max)
 
@@ -196,3 +198,16 @@ class PackedImageEncoder(Encoder):
     def residual_window(self, n_times_atom):
         raise TypeError("Atoms are not added one by one on images: greedy "
                         "learning takes 1-D signals.")
+
+    def atom_usage(self):
+        _no_revival()
+
+    def reset_atom(self, atom):
+        _no_revival()
+
+    def shift_activations(self, atom, shift):
+        _no_revival()
+
+
+def _no_revival():
+    raise TypeError("Atom revival takes 1-D signals: it does not run on images.")

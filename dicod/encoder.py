@@ -170,9 +170,10 @@ class DistributedEncoder(Encoder):
         if "cost" in report:
             self._send_reg()
         replies = self._command("set_D", D=self.D, report=report)
-        # The statistics and the l1 depend on z and reg only: they stay.
+        # The statistics, the l1 and the usage depend on z and reg only: they
+        # stay.
         known = {k: v for k, v in self._known.items()
-                 if k in ("stats", "stats_trials", "l1")}
+                 if k in ("stats", "stats_trials", "l1", "usage")}
         known.update(self._combine(replies, report))
         if "cost" in known:
             known["total_cost"] = known.pop("cost")
@@ -272,6 +273,8 @@ class DistributedEncoder(Encoder):
         report = ["cost", "l1", "stats"]
         if self.tracked["cost"] and trials is not None:
             report.append("total_cost")
+        if self.tracked["usage"] and self._usage_on_workers():
+            report.append("usage")
         t_start = time.perf_counter()
         results, reason = self.cluster.solve(
             timeout=self.timeout, trials=trials, report=report,
@@ -296,7 +299,7 @@ class DistributedEncoder(Encoder):
             values = [reply[name] for reply in replies]
             if name == "lambda_max":
                 known[name] = np.max(values, axis=0)
-            elif name == "stats":
+            elif name in ("stats", "usage"):
                 known[name] = (sum(v[0] for v in values), sum(v[1] for v in values))
             else:
                 known[name] = float(sum(values))
@@ -392,3 +395,76 @@ class DistributedEncoder(Encoder):
             raise ValueError("residual_window is defined for 1-D signals only.")
         found = self._command("residual_window", n_times_atom=n_times_atom)
         return max(found, key=lambda f: f[0])[1]
+
+    # -- atom revival (1-D signals) ------------------------------------------------
+    def _usage_on_workers(self):
+        """Whether the workers count occurrences exactly on their own boxes: a
+        maximum on a border needs the neighbour's sample, which a worker's
+        window holds for atoms of at least 2 samples."""
+        return len(self.atom_shape) == 1 and self.atom_shape[0] >= 2
+
+    def _check_1d(self, what):
+        if len(self.atom_shape) != 1:
+            raise TypeError(f"{what} is defined for 1-D signals only (atom "
+                            f"revival does not take images).")
+
+    def atom_usage(self):
+        """Occurrences and sum of the absolute activations of each atom.
+
+        Sent with the last z-step when :meth:`track` asked for ``usage``
+        (no round trip), else one round trip; each worker counts on its own
+        box (see :meth:`dicod.worker.Worker.cmd_get_usage`).
+
+        Returns
+        -------
+        counts : ndarray of int64, shape (n_atoms,)
+            Positive local maxima of the activations, summed over trials.
+        sums : ndarray of float64, shape (n_atoms,)
+            Sum of the absolute activations.
+        """
+        self._check_1d("atom_usage")
+        if "usage" not in self._known:
+            if not self._usage_on_workers():
+                return super().atom_usage()  # one-sample atoms: gather z
+            self._known["usage"] = self._combine(
+                [dict(usage=reply) for reply in self._command("get_usage")],
+                ["usage"])["usage"]
+        counts, sums = self._known["usage"]
+        return np.asarray(counts, dtype=np.int64), np.asarray(sums, dtype=float)
+
+    def reset_atom(self, atom):
+        """Set the activations of one atom to zero (one round trip).
+
+        Parameters
+        ----------
+        atom : int
+        """
+        self._check_1d("reset_atom")
+        self._command("reset_atom", atom=int(atom))
+        self._known = {}
+
+    def shift_activations(self, atom, shift):
+        """Move the activations of one atom (its waveform moved by ``shift``):
+        the activations are gathered, moved and sent back (two round trips).
+
+        Parameters
+        ----------
+        atom : int
+        shift : int
+        """
+        self._check_1d("shift_activations")
+        super().shift_activations(atom, shift)  # set_z forgets what is known
+
+    def keep_z(self):
+        """Each worker remembers a copy of its activations (one round trip,
+        nothing gathered)."""
+        self._command("keep_z")
+
+    def restore_z(self):
+        """Each worker puts back the activations it remembered."""
+        self._command("restore_z")
+        self._known = {}
+
+    def forget_z(self):
+        """Each worker forgets the activations it remembered."""
+        self._command("forget_z")

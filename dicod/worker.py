@@ -23,6 +23,7 @@ from cdl._kernels.conv2d import (
     subtract_model,
     weighted_l1_box,
 )
+from cdl.model.occurrences import local_maxima
 
 from ._comm import ROOT, TAG_ABORT, TAG_ALIVE, TAG_CMD, TAG_ERROR, TAG_REPLY, TAG_UPDATE
 from ._signal import Atoms, box_slice, grow
@@ -276,12 +277,12 @@ class Worker:
     def report(self, names, trials):
         """What the root asked to receive with a command, so that a learning
         iteration takes two round trips: ``cost`` and ``stats`` (of
-        ``trials``), ``l1`` and ``total_cost`` (of all trials) and
-        ``lambda_max``."""
+        ``trials``), ``l1``, ``total_cost`` and ``usage`` (of all trials)
+        and ``lambda_max``."""
         compute = dict(cost=lambda: self.cmd_get_cost(trials),
                        total_cost=self.cmd_get_cost, l1=self.cmd_get_l1,
                        stats=lambda: self.cmd_get_stats(trials),
-                       lambda_max=self.cmd_lambda_max)
+                       lambda_max=self.cmd_lambda_max, usage=self.cmd_get_usage)
         unknown = set(names) - set(compute)
         if unknown:
             raise ValueError(f"Unknown report {sorted(unknown)}; known are "
@@ -358,9 +359,52 @@ class Worker:
                         residual[:, start + t:start + t + n_times_atom].copy())
         return best
 
+    # -- atom revival (1-D signals) ----------------------------------------------
+    def cmd_get_usage(self):
+        """Occurrences and sum of the absolute activations of each atom in
+        the own box, over all trials (1-D signals).
+
+        An occurrence is a positive local maximum along time
+        (:func:`cdl.model.occurrences.local_maxima`). A maximum on the border
+        of the own box is judged with the neighbour's sample, which the
+        window holds when ``n_times_atom >= 2`` (the window extends the own
+        box by ``2 (n_times_atom - 1)`` samples, up to the ends of the
+        signal); each sample is counted by the one worker that owns it.
+        """
+        o = self.own
+        lo, hi = max(o[2] - 1, 0), min(o[3] + 1, self.z.shape[2])
+        n_atoms = self.z.shape[-1]
+        counts = np.zeros(n_atoms, dtype=np.int64)
+        sums = np.zeros(n_atoms)
+        for n in range(self.z.shape[0]):
+            z = self.z[n, o[0]:o[1], lo:hi].transpose(0, 2, 1)  # (H, atoms, W)
+            peaks = local_maxima(z)[..., o[2] - lo:o[3] - lo]
+            counts += peaks.sum(axis=(0, 2))
+            sums += np.abs(z[..., o[2] - lo:o[3] - lo]).sum(axis=(0, 2))
+        return counts, sums
+
+    def cmd_reset_atom(self, atom):
+        """Set the activations of one atom to zero (in the whole window, as
+        every worker does: the windows stay consistent)."""
+        self.z[..., atom] = 0.
+        self.g_ok[:] = False
+
+    def cmd_keep_z(self):
+        """Remember a copy of the window's activations."""
+        self.kept_z = self.z.copy()
+
+    def cmd_restore_z(self):
+        """Put back the activations remembered by ``keep_z``."""
+        self.z, self.kept_z = self.kept_z, None
+        self.g_ok[:] = False
+
+    def cmd_forget_z(self):
+        """Forget the activations remembered by ``keep_z``."""
+        self.kept_z = None
+
     def cmd_end(self):
         """Forget the problem (the process keeps serving)."""
-        for name in ("X", "z", "g", "atoms"):
+        for name in ("X", "z", "g", "atoms", "kept_z"):
             self.__dict__.pop(name, None)
 
 

@@ -71,13 +71,16 @@ def test_online_and_greedy_recover_atoms(simulated):
 
 def test_transform_matches_fit_and_unbiased(simulated):
     X, _, _ = simulated
+    # 'chunk': after 10 iterations its support has settled (with the default
+    # 'ssa' the last d-step still moves 9% of it on this problem: 273 vs 249
+    # non-zero activations).
     model = BatchCDL(n_atoms=3, n_times_atom=32, n_iter=10, random_state=0,
-                     solver_z_kwargs=dict(tol=1e-8)).fit(X)
+                     D_init="chunk", solver_z_kwargs=dict(tol=1e-8)).fit(X)
     z = model.transform(X)
     support = z != 0
     assert abs(support.sum() - (model.z_hat_ != 0).sum()) <= 0.05 * support.sum()
     model_unbiased = BatchCDL(n_atoms=3, n_times_atom=32, n_iter=10,
-                              random_state=0, unbiased_z_hat=True,
+                              random_state=0, unbiased_z_hat=True, D_init="chunk",
                               solver_z_kwargs=dict(tol=1e-8)).fit(X)
     # Unbiased amplitudes are larger (no shrinkage) on the same support.
     assert np.all((model_unbiased.z_hat_ != 0) <= (model.z_hat_ != 0))

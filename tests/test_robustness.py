@@ -53,9 +53,12 @@ def test_float32_objective_matches_float64(simulated, cls, params):
     f32, f64 = fits["float32"], fits["float64"]
     assert f32.z_hat_.dtype == np.float32 and f64.z_hat_.dtype == np.float64
     # Final objectives within 1e-4; on the way, rounding may move the
-    # trajectories apart a little more.
+    # trajectories apart a little more: up to 1.2e-3 measured for rank-1
+    # BatchCDL from the default 'ssa' dictionary (at the 4th z-step, where
+    # the objective falls fastest; 1.9e-3 without revival, 1.1e-4 from
+    # 'chunk'), below 4.3e-4 for the others; final values within 1e-5.
     np.testing.assert_allclose(f32.pobj_[-1], f64.pobj_[-1], rtol=1e-4)
-    np.testing.assert_allclose(f32.pobj_, f64.pobj_, rtol=1e-3)
+    np.testing.assert_allclose(f32.pobj_, f64.pobj_, rtol=3e-3)
     # The final objective, recomputed in float64 from the float32 model.
     D32 = f32.D_hat_.astype(np.float64)
     obj32 = compute_objective(simulated, f32.z_hat_.astype(np.float64), D32,

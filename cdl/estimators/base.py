@@ -3,6 +3,8 @@ import numpy as np
 from scipy.signal import windows
 
 from cdl.io.events import model_to_annotations, model_to_events
+from cdl.learn.revival import DEFAULTS, check_revive_atoms
+from cdl.model.diagnostics import describe_atoms
 from cdl.model.shapes import split_uv
 from cdl.utils.docs import fill_doc
 from cdl.utils.log import verbose
@@ -25,7 +27,7 @@ class _BaseCDL(ParamsMixin):
                  positive=True, sort_atoms=False, callback=None,
                  random_state=None, verbose=None, dtype=None, checkpoint=None,
                  checkpoint_every=10, chunk_len=None, n_workers=None,
-                 backend="auto"):
+                 backend="auto", revive_atoms=True):
         self.n_atoms = n_atoms
         self.n_times_atom = n_times_atom
         self.reg = reg
@@ -53,6 +55,7 @@ class _BaseCDL(ParamsMixin):
         self.chunk_len = chunk_len
         self.n_workers = n_workers
         self.backend = backend
+        self.revive_atoms = revive_atoms
 
     # -- fitting -------------------------------------------------------------
     def _uv_constraint(self):
@@ -134,6 +137,30 @@ class _BaseCDL(ParamsMixin):
         """Waveforms, ndarray of shape (n_atoms, n_times_atom)."""
         self._check_fitted()
         return split_uv(self._uv(), self.n_channels_)[1]
+
+    @property
+    def diagnostics_(self):
+        """One row per atom: label, the numbers behind it, occurrences and flags.
+
+        See :func:`cdl.model.diagnostics.describe_atoms`; computed from
+        ``u_hat_``, ``v_hat_``, ``z_hat_`` and ``info_`` (channel names and
+        sampling rate; without ``info_``, no label nor region), with the
+        thresholds of ``revive_atoms``.
+        """
+        self._check_fitted()
+        params = check_revive_atoms(self.revive_atoms) or DEFAULTS
+        info = getattr(self, "info_", None)
+        return describe_atoms(
+            self.u_hat_, self.v_hat_, self.z_hat_,
+            ch_names=None if info is None else list(info["ch_names"]),
+            sfreq=None if info is None else float(info["sfreq"]),
+            min_occurrences=params["min_occurrences"],
+            max_corr=params["max_corr"], positive=self.positive)
+
+    @property
+    def atom_labels_(self):
+        """The label of each atom (``diagnostics_``), list of str | None."""
+        return [row["label"] for row in self.diagnostics_]
 
     def _uv(self):
         if self.rank1:

@@ -5,6 +5,7 @@ from cdl.coding import SOLVERS
 from cdl.coding.encode import check_n_times_atom
 from cdl.learn import LMBD_MAX
 from cdl.learn.checkpoint import check_checkpoint_path
+from cdl.learn.revival import check_revive_atoms
 from cdl.utils.validation import (
     check_bool,
     check_dtype,
@@ -45,6 +46,7 @@ def validate_params(est, X):
     check_option("uv_constraint", est.uv_constraint, UV_CONSTRAINTS)
     check_option("lmbd_max", est.lmbd_max, LMBD_MAX)
     check_scalar("eps", est.eps, min_value=0.)
+    check_revive_atoms(est.revive_atoms)
     if not est.rank1 and est.solver_d in ("alternate", "alternate_adaptive",
                                           "joint"):
         raise ValueError(f"solver_d={est.solver_d!r} needs rank1=True; use "

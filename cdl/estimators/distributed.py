@@ -44,6 +44,7 @@ class DiCoDiLe(BatchCDL):
     %(verbose_estimator)s
     %(checkpoint)s
     %(checkpoint_every)s
+    %(revive_atoms)s
 
     Attributes
     ----------
@@ -56,7 +57,7 @@ class DiCoDiLe(BatchCDL):
                  uv_constraint="auto", lmbd_max="scaled", eps=1e-10, D_init=None,
                  positive=True, sort_atoms=False, callback=None, random_state=None,
                  backend="auto", hostfile=None, worker_timeout=60., verbose=None,
-                 checkpoint=None, checkpoint_every=10):
+                 checkpoint=None, checkpoint_every=10, revive_atoms=True):
         super().__init__(
             n_atoms, n_times_atom, reg=reg, n_iter=n_iter, solver_z="dicod",
             solver_z_kwargs=solver_z_kwargs, unbiased_z_hat=unbiased_z_hat,
@@ -65,7 +66,7 @@ class DiCoDiLe(BatchCDL):
             D_init=D_init, positive=positive, sort_atoms=sort_atoms,
             callback=callback, random_state=random_state, verbose=verbose,
             checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-            n_workers=n_workers, backend=backend)
+            n_workers=n_workers, backend=backend, revive_atoms=revive_atoms)
         self.hostfile = hostfile
         self.worker_timeout = worker_timeout
 

@@ -31,7 +31,8 @@ class OnlineCDL(_BaseCDL):
                  positive=True, sort_atoms=False, callback=None,
                  random_state=None, verbose=None, dtype=None, checkpoint=None,
                  checkpoint_every=10, chunk_len=None, n_workers=None,
-                 backend="auto", alpha=0.8, batch_size=1, batch_selection="random"):
+                 backend="auto", revive_atoms=True, alpha=0.8, batch_size=1,
+                 batch_selection="random"):
         super().__init__(
             n_atoms, n_times_atom, reg=reg, n_iter=n_iter, n_jobs=n_jobs,
             solver_z=solver_z, solver_z_kwargs=solver_z_kwargs,
@@ -42,7 +43,7 @@ class OnlineCDL(_BaseCDL):
             callback=callback, random_state=random_state, verbose=verbose,
             dtype=dtype, checkpoint=checkpoint,
             checkpoint_every=checkpoint_every, chunk_len=chunk_len,
-            n_workers=n_workers, backend=backend)
+            n_workers=n_workers, backend=backend, revive_atoms=revive_atoms)
         self.alpha = alpha
         self.batch_size = batch_size
         self.batch_selection = batch_selection

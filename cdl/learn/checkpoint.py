@@ -2,8 +2,9 @@
 
 A checkpoint holds the learning state of :func:`cdl.learn.learn_dictionary` at
 the end of an iteration (dictionary, activations, objective history, random
-generator state, online statistics) plus what is needed to refuse resuming a
-different problem: the estimator, its parameters and a fingerprint of ``X``.
+generator state, online statistics, the state of atom revival) plus what is
+needed to refuse resuming a different problem: the estimator, its parameters
+and a fingerprint of ``X``.
 
 The file is an ``.npz`` (loaded with ``allow_pickle=False``) whose JSON header
 is stored as a string array. It is written to a temporary file in the same
@@ -105,7 +106,8 @@ def write_checkpoint(fname, state, meta):
     header = dict(format=FORMAT, format_version=FORMAT_VERSION,
                   z_shape=[int(s) for s in z.shape], z_dtype=z.dtype.str,
                   n_iter=int(state["n_iter"]), reg_scale=float(state["reg_scale"]),
-                  stopped=bool(state["stopped"]), rng=rng, meta=meta)
+                  stopped=bool(state["stopped"]), rng=rng, meta=meta,
+                  revival=state.get("revival"))
     return write_npz_atomic(fname, arrays, header, _HEADER)
 
 
@@ -152,7 +154,7 @@ def read_checkpoint(fname):
     state = dict(D=arrays["D"], z=z, pobj=list(arrays["pobj"]),
                  times=list(arrays["times"]), n_iter=header["n_iter"],
                  reg_scale=header["reg_scale"], stopped=header["stopped"],
-                 rng_state=rng_state, stats=stats)
+                 rng_state=rng_state, stats=stats, revival=header.get("revival"))
     return state, header["meta"]
 
 

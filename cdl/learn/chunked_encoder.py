@@ -9,6 +9,7 @@ window of the signal plus the non-zero activations, whatever the length of the
 recording.
 """
 import numpy as np
+from scipy import sparse
 
 from cdl.coding.chunked import SparseActivations, check_windows, encode_trial_chunked
 from cdl.coding.encode import reg_as
@@ -21,6 +22,7 @@ from cdl.io.sources import (
     stats_source,
 )
 from cdl.model.objective import compute_DtD
+from cdl.model.occurrences import sparse_occurrence_counts
 
 from .encoder import Encoder
 
@@ -83,6 +85,48 @@ class ChunkedEncoder(Encoder):
     def lambda_max(self, per_atom=False):
         """lambda_max of the signal for the current dictionary."""
         return lambda_max_source(self.X, self.D, per_atom=per_atom)
+
+    # -- atom revival: on the sparse activations, never dense -------------------
+    def atom_usage(self):
+        """Occurrences and sum of the absolute activations of each atom."""
+        counts = np.zeros(self.n_atoms, dtype=np.int64)
+        sums = np.zeros(self.n_atoms)
+        for z_n in self._z:
+            if z_n.nnz:
+                counts += sparse_occurrence_counts(z_n.tocsr())
+                sums += z_n.abs_sum()
+        return counts, sums
+
+    def _move_atom(self, atom, move):
+        """Rebuild each trial with the entries of ``atom`` at columns
+        ``move(columns)`` (entries moved out of the trial are dropped)."""
+        for n, z_n in enumerate(self._z):
+            if not z_n.nnz:
+                continue
+            coo = z_n.tocsr().tocoo()
+            rows, cols, values = coo.row, coo.col.astype(np.int64), coo.data
+            cols = np.where(rows == atom, move(cols), cols)
+            keep = (cols >= 0) & (cols < z_n.shape[1])
+            z = sparse.csr_array((values[keep], (rows[keep], cols[keep])),
+                                 shape=z_n.shape)
+            self._z[n] = SparseActivations.from_array(z, self.X.dtype)
+
+    def reset_atom(self, atom):
+        """Set the activations of one atom to zero in every trial."""
+        self._move_atom(atom, lambda cols: np.full_like(cols, -1))
+
+    def shift_activations(self, atom, shift):
+        """Move the activations of one atom (its waveform moved by ``shift``):
+        ``z'(t) = z(t + shift)``."""
+        self._move_atom(atom, lambda cols: cols - shift)
+
+    def keep_z(self):
+        """Remember the activations (cheap: their blocks are shared)."""
+        self._kept_z = [z_n.copy() for z_n in self._z]
+
+    def restore_z(self):
+        """Put back the activations remembered by :meth:`keep_z`."""
+        self._z, self._kept_z = self._kept_z, None
 
     def compute_z(self, trials=None):
         """Run the z-step window by window, warm-started.

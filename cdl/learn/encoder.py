@@ -15,6 +15,10 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from cdl.model.occurrences import occurrence_counts
+
+from .revival_rules import shift_activations
+
 
 class Encoder(ABC):
     """What the learning loop needs from a z-step.
@@ -38,7 +42,7 @@ class Encoder(ABC):
     """
 
     #: What the learning loop asks after each change (see :meth:`track`).
-    tracked = dict(cost=False, lambda_max=False)
+    tracked = dict(cost=False, lambda_max=False, usage=False)
 
     def __enter__(self):
         return self
@@ -59,12 +63,13 @@ class Encoder(ABC):
         """
         return self.get_z_hat()
 
-    def track(self, cost=False, lambda_max=False):
+    def track(self, cost=False, lambda_max=False, usage=False):
         """Say what the learning loop will ask after each change.
 
         The loop asks :meth:`get_cost` after each z-step and each
-        :meth:`set_D` when ``cost``, and :meth:`lambda_max` after each
-        :meth:`set_D` when ``lambda_max``. An encoder whose questions are
+        :meth:`set_D` when ``cost``, :meth:`lambda_max` after each
+        :meth:`set_D` when ``lambda_max``, and :meth:`atom_usage` after each
+        z-step when ``usage`` (atom revival). An encoder whose questions are
         round trips to workers computes these with the change itself; the
         others need not do anything.
 
@@ -74,8 +79,12 @@ class Encoder(ABC):
             Whether the loop asks the cost after each change.
         lambda_max : bool
             Whether the loop asks lambda_max after each :meth:`set_D`.
+        usage : bool
+            Whether the loop asks the occurrences of the atoms after each
+            z-step.
         """
-        self.tracked = dict(cost=bool(cost), lambda_max=bool(lambda_max))
+        self.tracked = dict(cost=bool(cost), lambda_max=bool(lambda_max),
+                            usage=bool(usage))
 
     @abstractmethod
     def set_D(self, D):
@@ -163,6 +172,64 @@ class Encoder(ABC):
         -------
         window : ndarray of shape (n_channels, n_times_atom)
         """
+
+
+    # -- atom revival (cdl.learn.revival) ----------------------------------------
+    # Written with get_z_hat and set_z, so that every encoder has them; the
+    # encoders of this package override them without a dense copy.
+    def atom_usage(self):
+        """How much each atom is used.
+
+        Returns
+        -------
+        counts : ndarray of int64, shape (n_atoms,)
+            Occurrences (positive local maxima of the activations, see
+            :func:`cdl.model.occurrences.local_maxima`), summed over trials.
+        sums : ndarray of float64, shape (n_atoms,)
+            Sum of the absolute activations.
+        """
+        z = self.get_z_hat()
+        return occurrence_counts(z), np.abs(z).sum(axis=(0, 2), dtype=np.float64)
+
+    def reset_atom(self, atom):
+        """Set the activations of one atom to zero in every trial.
+
+        Parameters
+        ----------
+        atom : int
+        """
+        z = self.get_z_hat()
+        z[:, atom] = 0.
+        self.set_z(z)
+
+    def shift_activations(self, atom, shift):
+        """Move the activations of one atom for its waveform moved by
+        ``shift`` samples (:func:`cdl.learn.revival_rules.shift_activations`):
+        the model is unchanged.
+
+        Parameters
+        ----------
+        atom : int
+        shift : int
+            Samples by which the waveform moves later (earlier if negative).
+        """
+        z = self.get_z_hat()
+        z[:, atom] = shift_activations(z[:, atom], shift)
+        self.set_z(z)
+
+    def keep_z(self):
+        """Remember a copy of the activations, for :meth:`restore_z`."""
+        self._kept_z = self.get_z_hat()
+
+    def restore_z(self):
+        """Put back the activations remembered by :meth:`keep_z` (and forget
+        them)."""
+        self.set_z(self._kept_z)
+        self.forget_z()
+
+    def forget_z(self):
+        """Forget the activations remembered by :meth:`keep_z`."""
+        self._kept_z = None
 
 
 class LazyActivations(np.lib.mixins.NDArrayOperatorsMixin):

@@ -11,8 +11,10 @@ from cdl.model.objective import (
     compute_ztz,
     data_fit_from_stats,
 )
+from cdl.model.occurrences import occurrence_counts
 
 from .encoder import Encoder
+from .revival_rules import shift_activations
 
 
 class LocalEncoder(Encoder):
@@ -72,7 +74,7 @@ class LocalEncoder(Encoder):
         if z.shape != expected:
             raise ValueError(f"z must have shape (n_trials, n_atoms, "
                              f"n_times_valid) = {expected}, got {z.shape}.")
-        self._z = np.ascontiguousarray(z)
+        self._z = np.array(z, order="C")  # a copy: never aliases the caller's
         self._version += 1
 
     def add_atom(self):
@@ -85,6 +87,31 @@ class LocalEncoder(Encoder):
     def lambda_max(self, per_atom=False):
         """lambda_max of the signal for the current dictionary."""
         return lambda_max(self.X, self.D, per_atom=per_atom)
+
+    # -- atom revival: in place, without a dense copy ----------------------------
+    def atom_usage(self):
+        """Occurrences and sum of the absolute activations of each atom."""
+        return (occurrence_counts(self._z),
+                np.abs(self._z).sum(axis=(0, 2), dtype=np.float64))
+
+    def reset_atom(self, atom):
+        """Set the activations of one atom to zero in every trial."""
+        self._z[:, atom] = 0.
+        self._version += 1
+
+    def shift_activations(self, atom, shift):
+        """Move the activations of one atom (its waveform moved by ``shift``)."""
+        self._z[:, atom] = shift_activations(self._z[:, atom], shift)
+        self._version += 1
+
+    def keep_z(self):
+        """Remember a copy of the activations, for :meth:`restore_z`."""
+        self._kept_z = self._z.copy()
+
+    def restore_z(self):
+        """Put back the activations remembered by :meth:`keep_z`."""
+        self._z, self._kept_z = self._kept_z, None
+        self._version += 1
 
     def compute_z(self, trials=None):
         """Run the z-step, warm-started from the current activations.

@@ -36,7 +36,7 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                      eps=1e-10, window=None, batch_size=None, alpha=None,
                      batch_selection="random", new_atom=None, n_atoms=None,
                      callback=None, random_state=None, checkpoint=None,
-                     checkpoint_every=None, state=None):
+                     checkpoint_every=None, state=None, reviver=None):
     """Alternate z-steps and d-steps until the objective stops decreasing.
 
     Parameters
@@ -95,12 +95,20 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         (online: ``(ztz, ztX)`` or None), ``rng_state`` and ``stopped``. The
         run then continues exactly as the run that wrote it would have; the
         encoder must have a ``set_z`` method.
+    reviver : cdl.learn.revival.Reviver | None
+        Atom revival: before each z-step (from the second on) an unused,
+        duplicated or off-centre atom may be replaced (or moved); the change
+        is kept only if the objective after that z-step is not above the
+        objective before it (see :mod:`cdl.learn.revival`). Learning does
+        not stop on ``eps`` while an atom can still be tried. Its state
+        (``revival``) is part of the learning state. None: no revival.
 
     Returns
     -------
     result : dict
         ``D`` (raw dictionary), ``reg`` (absolute, per atom), ``pobj``,
-        ``times``, ``n_iter``, ``interrupted``.
+        ``times``, ``n_iter``, ``interrupted``, ``revival_log`` (the tries
+        of ``reviver``: ``(iteration, atom, reason, accepted)``).
     """
     n_channels = encoder.n_channels
     n_trials = encoder.X.shape[0]
@@ -113,7 +121,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     add_at[0] -= 1
     # What the loop will ask after each z-step and d-step: an encoder whose
     # questions are round trips to workers answers them with the change.
-    encoder.track(cost=online, lambda_max=lmbd_max in ("shared", "per_atom"))
+    encoder.track(cost=online, lambda_max=lmbd_max in ("shared", "per_atom"),
+                  usage=reviver is not None)
     if state is None:
         D = D_init.copy()
         encoder.set_D(apply_window(D, window, n_channels))
@@ -122,6 +131,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     else:
         D, reg_scale, stats, n_done, stopped = _restore(encoder, state, window,
                                                         random_state)
+        if reviver is not None:
+            reviver.set_state(state.get("revival"))
 
     def current_reg():
         if lmbd_max == "fixed":
@@ -130,6 +141,13 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             return np.full(D.shape[0], reg * reg_scale)
         return reg * encoder.lambda_max(per_atom=(lmbd_max == "per_atom")) \
             * np.ones(D.shape[0])
+
+    def set_dictionary(D_new):  # revival's changes of the dictionary
+        encoder.set_D(apply_window(D_new, window, n_channels))
+        encoder.set_reg(current_reg())
+
+    def cost(info):  # the objective after a z-step, as recorded in pobj
+        return encoder.get_cost() if online else info["objective"]
 
     encoder.set_reg(current_reg())
     if state is None:
@@ -142,7 +160,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         return dict(D=D.copy(), pobj=list(pobj), times=list(times), n_iter=n_done,
                     reg_scale=float(reg_scale), stats=stats, stopped=stopped,
                     rng_state=None if random_state is None
-                    else random_state.get_state())
+                    else random_state.get_state(),
+                    revival=None if reviver is None else reviver.get_state())
 
     boundary = snapshot(stopped)
     interrupted, in_d_step = False, False
@@ -159,10 +178,14 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             trials = _select_trials(ii, n_trials, batch_size, batch_selection,
                                     random_state)
             t_start = time.perf_counter()
-            info = encoder.compute_z(trials)
+            if reviver is None:
+                info = encoder.compute_z(trials)
+            else:
+                D, info, stats = reviver.z_step(encoder, D, ii, trials, pobj, stats,
+                                                set_dictionary, cost)
             in_d_step = True  # from here the activations are ahead of boundary
             times.append(time.perf_counter() - t_start)
-            pobj.append(encoder.get_cost() if online else info["objective"])
+            pobj.append(cost(info))
             l1 = info["l1"]  # of all trials: unchanged by the d-step
             if l1 == 0 and not greedy:
                 warn("All activations are zero: reg is too large for this "
@@ -190,8 +213,10 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             stopped = bool(
                 (callback is not None and callback(encoder.X, D,
                                                    LazyActivations(encoder), pobj))
-                or _converged(pobj, eps, greedy and (ii + 1) <= max(
-                    [i for i, n in add_at.items() if n > 0] or [0])))
+                or (_converged(pobj, eps, greedy and (ii + 1) <= max(
+                    [i for i, n in add_at.items() if n > 0] or [0]))
+                    and (reviver is None or ii + 1 >= n_iter
+                         or not reviver.pending(encoder, D, ii + 1, pobj))))
             boundary["stopped"] = stopped
             if checkpoint is not None and checkpoint_every and not stopped \
                     and n_done % checkpoint_every == 0 and n_done < n_iter:
@@ -216,7 +241,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     finally:
         progress.close()
     return dict(D=D, reg=encoder.reg.copy(), pobj=np.array(pobj),
-                times=np.cumsum(times), n_iter=n_done, interrupted=interrupted)
+                times=np.cumsum(times), n_iter=n_done, interrupted=interrupted,
+                revival_log=[] if reviver is None else list(reviver.log))
 
 
 def _restore(encoder, state, window, random_state):

@@ -56,8 +56,9 @@ docdict["lmbd_max"] = """lmbd_max : 'fixed' | 'scaled' | 'per_atom' | 'shared'
 docdict["eps"] = """eps : float
     Relative decrease of the objective below which learning stops."""
 docdict["D_init"] = """D_init : 'random' | 'chunk' | 'greedy' | 'ssa' | ndarray | None
-    Initial dictionary (None: 'chunk'; see
-    :func:`cdl.dictionary.init_dictionary`)."""
+    Initial dictionary (None: 'ssa', deterministic, chosen with
+    ``benchmarks/bench_inits.py`` for atom revival; it was 'chunk' before
+    revival; see :func:`cdl.dictionary.init_dictionary`)."""
 docdict["positive"] = """positive : bool
     Non-negative activations."""
 docdict["sort_atoms"] = """sort_atoms : bool
@@ -99,13 +100,36 @@ docdict["hostfile"] = """hostfile : path-like | None
     Hosts for spawned workers."""
 docdict["worker_timeout"] = """worker_timeout : float
     Seconds a worker may stay silent before it is declared dead."""
+docdict["revive_atoms"] = """revive_atoms : bool | dict
+    Atom revival during learning: before each z-step from the second on,
+    at most one atom is changed. An unused atom (fewer than 5 occurrences,
+    an occurrence being a positive local maximum of its activations) or
+    the weaker of two near-duplicates (correlations of the spatial
+    patterns and of the waveforms at their best lag both >= 0.9) is
+    replaced by the window of the signal that the model explains worst
+    (its rank-1 approximation, normalised as the initial dictionaries),
+    its activations reset; an off-centre atom (centre of energy of its
+    waveform 15% of its length or more from the middle) is moved to the
+    middle, its activations moved the other way. A change is kept only if
+    the objective after its z-step is not above the one before, so
+    ``pobj_`` never increases; each atom is tried at most every 5
+    iterations, ``2 * n_atoms`` tries in all, and learning does not stop
+    on ``eps`` while an atom can still be tried. Deterministic; its state
+    is part of the checkpoints. A dict changes the thresholds:
+    ``min_occurrences`` (5), ``max_corr`` (0.9), ``cooldown`` (5),
+    ``max_attempts`` (None: ``2 * n_atoms``), ``centre`` (0.15; None: no
+    moves), ``swap`` (None: off; a relative decrease of the objective
+    below which the least used atom is swapped for the largest residual
+    window, kept only if it beats the plain z-step); see
+    :mod:`cdl.learn.revival`. False: no revival (the learning of cdl-meeg
+    before revival, exactly). The tries are listed in ``revived_``."""
 
 _CDL_PARAMS = ("n_atoms", "n_times_atom", "reg", "n_iter", "n_jobs", "solver_z",
                "solver_z_kwargs", "unbiased_z_hat", "solver_d", "solver_d_kwargs",
                "rank1", "window", "uv_constraint", "lmbd_max", "eps", "D_init",
                "positive", "sort_atoms", "callback", "random_state",
                "verbose_estimator", "dtype", "checkpoint", "checkpoint_every",
-               "chunk_len", "n_workers", "backend")
+               "chunk_len", "n_workers", "backend", "revive_atoms")
 docdict["cdl_params"] = "\n".join(docdict[name] for name in _CDL_PARAMS)
 
 docdict["cdl_attributes"] = """\
@@ -137,7 +161,23 @@ scalings_ : dict of str to float | None
     used as they are).
 interrupted_ : bool
     Whether ``fit`` was stopped by Ctrl-C (the attributes then hold the
-    model learned so far; ``unbiased_z_hat`` is not applied)."""
+    model learned so far; ``unbiased_z_hat`` is not applied).
+revived_ : list of dict
+    The atom revival tries of ``fit``, in order: ``iteration``, ``atom``
+    (its index during learning, before ``sort_atoms``), ``reason``
+    ('unused', 'duplicate of j', 'off-centre by s' or 'weakest') and
+    ``accepted``. Not stored in model files.
+diagnostics_ : list of dict
+    One row per atom (computed on access from ``u_hat_``, ``v_hat_``,
+    ``z_hat_`` and ``info_``, see
+    :func:`cdl.model.diagnostics.describe_atoms`): ``label`` (e.g.
+    'blink-like', 'alpha', 'mu'; None without ``info_``), ``region``,
+    ``share``, ``peak_hz``, ``band``, ``harmonic``, ``top_channels``,
+    ``occurrences``, ``rare`` (fewer than ``min_occurrences``) and
+    ``duplicate_of`` (the atoms it nearly duplicates), with the thresholds
+    of ``revive_atoms``.
+atom_labels_ : list of str | None
+    The ``label`` of each row of ``diagnostics_``."""
 
 # -- data fetchers -------------------------------------------------------------------
 docdict["download"] = """download : bool

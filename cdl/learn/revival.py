@@ -1,0 +1,396 @@
+"""Atom revival: unused, duplicated and off-centre atoms changed during learning.
+
+Alternating minimisation never brings back an atom whose activations are all
+zero (its d-step gradient is zero), two atoms that converged to the same
+waveform stay together, and an atom learned half outside its window stays
+cut. :class:`Reviver` checks the dictionary before each z-step of
+:func:`cdl.learn.learn_dictionary` from the second one on, with the rules of
+:mod:`cdl.learn.revival_rules`:
+
+- an atom is *unused* when its activations have fewer than
+  ``min_occurrences`` occurrences (positive local maxima of ``z_k``, summed
+  over trials, :mod:`cdl.model.occurrences`);
+- two atoms are *duplicates* when ``|corr(u_j, u_k)| >= max_corr`` and the
+  correlation of ``v_j`` and ``v_k`` at their best lag is ``>= max_corr``
+  (with non-negative activations the sign counts: ``d_j ~ -d_k`` explain
+  opposite deflections and are not duplicates,
+  :func:`cdl.model.similarity.atom_similarity`); the one with the smaller
+  sum of activations is replaced;
+- unused and duplicate atoms are replaced by the residual window where the
+  model explains the signal worst (the encoder's ``residual_window``), made
+  an atom as the initial dictionaries are (its rank-1 approximation for
+  rank-1 atoms, normalised, tapered by the estimator's window: the 'greedy'
+  scheme of :func:`cdl.dictionary.init_dictionary` on that window), with
+  its activations reset to zero;
+- an atom is *off-centre* when the centre of energy of its waveform is at
+  least ``centre * n_times_atom`` samples from the middle of the window: it
+  is moved to the middle (zero-filled, at most 1% of its energy lost) and
+  its activations are moved the other way, so the model is unchanged and
+  the d-step can grow the part of the waveform that the window had cut off;
+- optionally (``swap``, off by default: no gain measured) once the
+  objective decreases by less than ``swap`` times its value per iteration,
+  the least used atom is swapped for the largest residual window;
+- one atom at most is tried per iteration (unused first, fewest
+  occurrences first, then duplicates, then off-centre atoms), each atom at
+  most once every ``cooldown`` iterations, ``max_attempts`` tries in all;
+  atoms added by greedy learning are tried only after their first z-step;
+- a change is kept when the objective after its z-step is not above the
+  objective before it (a swap: when it is below that of the z-step without
+  the change); otherwise the activations and the dictionary are put back
+  and the plain z-step is run. The objective never increases, and nothing
+  random is drawn;
+- learning does not stop on ``eps`` while a candidate can still be tried.
+
+The encoder methods it uses (:class:`cdl.learn.Encoder`): ``atom_usage``
+(asked after each z-step, see ``track``: a distributed encoder sends it with
+the solve), ``reset_atom``, ``shift_activations``, ``keep_z``,
+``restore_z``, ``forget_z`` and ``residual_window``; on iterations where
+nothing is tried it adds no call to the encoder but ``atom_usage``.
+"""
+import numpy as np
+
+from cdl.dictionary import init_dictionary
+from cdl.model.occurrences import MIN_OCCURRENCES
+from cdl.model.shapes import get_n_times_atom
+from cdl.model.similarity import MAX_CORR
+from cdl.utils.validation import check_int, check_scalar
+
+from .revival_rules import atom_shift, find_candidates, shifted_atom
+
+#: Default thresholds of ``revive_atoms=True``, from
+#: ``benchmarks/bench_inits.py``: ``min_occurrences`` is the issue's (and the
+#: benchmark's) definition of a dead atom; ``max_corr`` see
+#: :data:`cdl.model.similarity.MAX_CORR`; ``centre`` 0.15 (10 samples of 64):
+#: learned half-shifted atoms were off by 9-28 samples of 64 and 5-11 of 32,
+#: lower values did not recover more; ``max_attempts`` None is twice the
+#: number of atoms.
+DEFAULTS = dict(min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR, cooldown=5,
+                max_attempts=None, centre=0.15, swap=None)
+
+
+def check_revive_atoms(revive_atoms):
+    """Thresholds of a ``revive_atoms`` parameter, or None when switched off.
+
+    Parameters
+    ----------
+    revive_atoms : bool | dict
+        True: :data:`DEFAULTS`; a dict overrides some of them
+        (``min_occurrences``, ``max_corr``, ``cooldown``, ``max_attempts``,
+        ``centre``, ``swap``); False: off.
+
+    Returns
+    -------
+    params : dict | None
+    """
+    if revive_atoms is False or revive_atoms is None:
+        return None
+    if revive_atoms is True:
+        return dict(DEFAULTS)
+    if not isinstance(revive_atoms, dict):
+        raise TypeError(f"revive_atoms must be True, False or a dict, got "
+                        f"{type(revive_atoms).__name__}.")
+    unknown = sorted(set(revive_atoms) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"revive_atoms has unknown keys {unknown}; allowed keys "
+                         f"are {list(DEFAULTS)}.")
+    params = dict(DEFAULTS, **revive_atoms)
+    check_int("revive_atoms['min_occurrences']", params["min_occurrences"],
+              min_value=0)
+    corr = check_scalar("revive_atoms['max_corr']", params["max_corr"],
+                        min_value=0.)
+    if corr > 1:
+        raise ValueError(f"revive_atoms['max_corr'] must be in [0, 1], got {corr}.")
+    check_int("revive_atoms['cooldown']", params["cooldown"], min_value=1)
+    if params["max_attempts"] is not None:
+        check_int("revive_atoms['max_attempts']", params["max_attempts"],
+                  min_value=0)
+    for name in ("centre", "swap"):
+        if params[name] is not None:
+            check_scalar(f"revive_atoms[{name!r}]", params[name], min_value=0.)
+    return params
+
+
+class Reviver:
+    """Atom revival inside :func:`cdl.learn.learn_dictionary` (see the module
+    doc).
+
+    Parameters
+    ----------
+    min_occurrences, max_corr, cooldown, centre, swap
+        See :data:`DEFAULTS` and the module doc (``centre`` None: atoms are
+        never moved).
+    max_attempts : int | None
+        Tries in all (None: ``2 * n_atoms``).
+    rank1 : bool
+        Rank-1 atoms (``uv``) or full-rank atoms.
+    uv_constraint : 'separate' | 'joint'
+        Norms of a new rank-1 atom (as the initial dictionaries).
+    taper : ndarray of shape (n_times_atom,) | None
+        The estimator's window, applied to new waveforms.
+    positive : bool
+        Non-negative activations.
+    n_atoms : int
+        Final number of atoms (for the default ``max_attempts``).
+
+    Attributes
+    ----------
+    log : list of tuple
+        The tries: ``(iteration, atom, reason, accepted)``.
+
+    Notes
+    -----
+    Its state (:meth:`get_state`) goes into checkpoints, so that a resumed fit
+    revives exactly as the uninterrupted one.
+    """
+
+    def __init__(self, min_occurrences=DEFAULTS["min_occurrences"],
+                 max_corr=DEFAULTS["max_corr"], cooldown=DEFAULTS["cooldown"],
+                 max_attempts=None, centre=DEFAULTS["centre"],
+                 swap=DEFAULTS["swap"], rank1=True, uv_constraint="separate",
+                 taper=None, positive=True, n_atoms=1):
+        self.min_occurrences = min_occurrences
+        self.max_corr = max_corr
+        self.cooldown = cooldown
+        self.centre = centre
+        self.swap = swap
+        self.max_attempts = 2 * n_atoms if max_attempts is None else max_attempts
+        self.rank1 = rank1
+        self.uv_constraint = uv_constraint
+        self.taper = taper
+        self.positive = positive
+        self.set_state(None)
+
+    # -- state ----------------------------------------------------------------------
+    def get_state(self):
+        """JSON-serialisable state (for checkpoints).
+
+        Returns
+        -------
+        state : dict
+        """
+        return dict(last_try=sorted([int(k), int(i)] for k, i in self.last_try.items()),
+                    n_attempts=int(self.n_attempts),
+                    n_encoded=None if self.n_encoded is None else int(self.n_encoded),
+                    log=[[int(i), int(k), str(r), bool(a)] for i, k, r, a in self.log])
+
+    def set_state(self, state):
+        """Restore a state of :meth:`get_state` (None: a fresh one).
+
+        Parameters
+        ----------
+        state : dict | None
+        """
+        state = state or {}
+        self.last_try = {int(k): int(i) for k, i in state.get("last_try", [])}
+        self.n_attempts = int(state.get("n_attempts", 0))
+        self.n_encoded = state.get("n_encoded")
+        self.log = [tuple(entry) for entry in state.get("log", [])]
+
+    # -- the rules ------------------------------------------------------------------
+    def candidate(self, encoder, D, ii, pobj=None):
+        """The change to try before the z-step of iteration ``ii``, if any.
+
+        Parameters
+        ----------
+        encoder : cdl.learn.Encoder
+        D : ndarray
+            Current (raw, unwindowed) dictionary.
+        ii : int
+            Iteration (0 for the first).
+        pobj : list of float | None
+            The objective so far, two values per iteration (for ``swap``).
+
+        Returns
+        -------
+        candidate : tuple | None
+            ``(atom, reason)``: ``'unused'``, ``'duplicate of j'``,
+            ``'off-centre by s'`` or ``'weakest'``.
+        """
+        if ii < 1 or self.n_attempts >= self.max_attempts:
+            return None
+        n_atoms = D.shape[0] if self.n_encoded is None else min(self.n_encoded,
+                                                                 D.shape[0])
+        ready = [k for k in range(n_atoms)
+                 if ii - self.last_try.get(k, -self.cooldown) >= self.cooldown]
+        if not ready:
+            return None
+        counts, weights = encoder.atom_usage()
+        counts, weights = counts[:n_atoms], weights[:n_atoms]
+        for atom, reason in find_candidates(
+                counts, D[:n_atoms], encoder.n_channels, weights,
+                self.min_occurrences, self.max_corr, self.positive):
+            if atom in ready:
+                return atom, reason
+        if self.centre is not None:
+            n_times_atom = get_n_times_atom(D, encoder.n_channels)
+            shifts = {k: atom_shift(D, k, encoder.n_channels) for k in ready}
+            off = [k for k in ready
+                   if abs(shifts[k]) >= max(1, self.centre * n_times_atom)]
+            if off:
+                atom = max(off, key=lambda k: (abs(shifts[k]), -k))
+                return atom, f"off-centre by {shifts[atom]}"
+        if self.swap is not None and pobj is not None and len(pobj) >= 3 \
+                and pobj[-3] - pobj[-1] < self.swap * abs(pobj[-1]):
+            return min(ready, key=lambda k: (weights[k], k)), "weakest"
+        return None
+
+    def new_atom(self, encoder, D):
+        """Replacement atom from the encoder's largest residual window.
+
+        Parameters
+        ----------
+        encoder : cdl.learn.Encoder
+        D : ndarray
+            Current dictionary (for the atom's layout and dtype).
+
+        Returns
+        -------
+        atom : ndarray
+            A row of ``D``: deterministic, correlated positively with the
+            window (zero for a zero window).
+        """
+        n_times_atom = get_n_times_atom(D, encoder.n_channels)
+        window = np.asarray(encoder.residual_window(n_times_atom), dtype=np.float64)
+        atom = init_dictionary(window[None], 1, n_times_atom, D_init="greedy",
+                               rank1=self.rank1, uv_constraint=self.uv_constraint,
+                               window=self.taper)[0]
+        return atom.astype(D.dtype)
+
+    # -- inside the loop --------------------------------------------------------------
+    def z_step(self, encoder, D, ii, trials, pobj, stats, set_dictionary, cost):
+        """The z-step of iteration ``ii``, with a revival try when a candidate
+        is ready (:meth:`candidate`, :meth:`attempt`).
+
+        Parameters
+        ----------
+        encoder : cdl.learn.Encoder
+        D : ndarray
+            Current (raw) dictionary.
+        ii : int
+        trials : ndarray of int | None
+            Trials of this z-step.
+        pobj : list of float
+            The objective so far (its last value: before this z-step).
+        stats : tuple | None
+            Online statistics ``(ztz, ztX)``: a replaced atom's are
+            forgotten.
+        set_dictionary : callable
+            ``set_dictionary(D)`` gives ``D`` to the encoder (windowed) and
+            sets the regularisation for it.
+        cost : callable
+            ``cost(info) -> float``, the objective after a z-step, as the loop
+            records it.
+
+        Returns
+        -------
+        D : ndarray
+            The dictionary kept.
+        info : dict
+            What the encoder's ``compute_z`` returned for the kept z-step.
+        stats : tuple | None
+        """
+        tried = self.candidate(encoder, D, ii, pobj)
+        if tried is None:
+            info = encoder.compute_z(trials)
+        else:
+            D, info, accepted = self.attempt(encoder, D, *tried, ii, trials,
+                                             set_dictionary, cost, pobj[-1])
+            if accepted and stats is not None:
+                stats = forget_atom(stats, tried[0])
+        self.n_encoded = D.shape[0]
+        return D, info, stats
+
+    def attempt(self, encoder, D, atom, reason, ii, trials, set_dictionary, cost,
+                previous):
+        """Run the z-step of iteration ``ii`` with ``atom`` replaced (or moved),
+        and keep the change only if it pays (see the module doc).
+
+        A Ctrl-C (or an error) during the try puts the activations and the
+        dictionary of the last completed iteration back before it goes on,
+        so that the loop's checkpoint stays consistent.
+
+        Parameters
+        ----------
+        encoder, D, ii, trials, set_dictionary, cost
+            See :meth:`z_step`.
+        atom : int
+        reason : str
+            From :meth:`candidate`.
+        previous : float
+            The objective before this z-step.
+
+        Returns
+        -------
+        D : ndarray
+            The dictionary kept.
+        info : dict
+            The kept z-step's info.
+        accepted : bool
+        """
+        self.n_attempts += 1
+        self.last_try[atom] = ii
+        shift = int(reason.split()[-1]) if reason.startswith("off-centre") else None
+        new_row = self.new_atom(encoder, D) if shift is None else \
+            shifted_atom(D, atom, encoder.n_channels, shift)
+        encoder.keep_z()
+        kept = True
+        try:
+            target = previous
+            if reason == "weakest":  # must beat the plain z-step
+                target = cost(encoder.compute_z(trials))
+                encoder.restore_z()
+                encoder.keep_z()
+            D_new = D.copy()
+            D_new[atom] = new_row
+            if shift is None:
+                encoder.reset_atom(atom)
+            else:
+                encoder.shift_activations(atom, shift)
+            set_dictionary(D_new)
+            info = encoder.compute_z(trials)
+            value = cost(info)
+            accepted = bool(value < target if reason == "weakest"
+                            else value <= target)
+            if accepted:
+                kept = False
+                encoder.forget_z()
+            else:
+                kept = False
+                encoder.restore_z()
+                set_dictionary(D)
+                D_new = D
+                info = encoder.compute_z(trials)
+        except BaseException:
+            try:
+                if kept:
+                    encoder.restore_z()
+                set_dictionary(D)
+            except Exception:  # noqa: BLE001 (workers already gone: the loop reports)
+                pass
+            raise
+        self.log.append((ii, atom, reason, accepted))
+        return D_new, info, accepted
+
+    def pending(self, encoder, D, ii, pobj=None):
+        """Whether a candidate would be tried at iteration ``ii`` (learning then
+        does not stop on ``eps``)."""
+        return self.candidate(encoder, D, ii, pobj) is not None
+
+
+def forget_atom(stats, atom):
+    """Online statistics without the contribution of a replaced atom.
+
+    Parameters
+    ----------
+    stats : tuple
+        ``(ztz, ztX)``.
+    atom : int
+
+    Returns
+    -------
+    stats : tuple
+        Copies, with the rows (and the column of ``ztz``) of ``atom`` zero.
+    """
+    ztz, ztX = (np.array(a) for a in stats)
+    ztz[atom], ztz[:, atom], ztX[atom] = 0., 0., 0.
+    return ztz, ztX

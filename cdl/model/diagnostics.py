@@ -1,0 +1,260 @@
+"""Atoms you can trust: flags and descriptive labels for a learned dictionary.
+
+Pure functions of arrays (no MNE object needed: channel names and the
+sampling rate are enough), for the estimators (``diagnostics_``), the report
+and the command line:
+
+- :func:`flag_atoms`: atoms with few occurrences and near-duplicate pairs
+  (the rules that atom revival applies during learning,
+  :mod:`cdl.learn.revival`, applied after fitting);
+- :func:`channel_region`: scalp region of a 10-20 / 10-10 channel name;
+- :func:`label_atom`: a label for one atom from the documented rules below,
+  with the numbers it was taken from;
+- :func:`describe_atoms`: one row per atom, label, numbers and flags.
+
+Labelling rules (:func:`label_atom`), checked in this order:
+
+================  =======================================================
+label             rule
+================  =======================================================
+line noise        peak within 1 Hz of 50 or 60 Hz
+blink-like        frontal (``Fp``, ``AF``, ``F``) share >= 0.5 and peak
+                  < 4 Hz
+alpha             occipital (``O``, ``PO``, ``I``) or parietal (``P``)
+                  share >= 0.5 and peak in [8, 13) Hz
+mu                central (``C``, ``FC``, ``CP``) share >= 0.5 and peak in
+                  [8, 13) Hz (``mu, arch-shaped`` when the waveform has a
+                  second harmonic: largest power in [2 f - 2, 2 f + 2] Hz
+                  at least 10% of the peak's)
+central beta      central share >= 0.5 and peak in [13, 30) Hz
+muscle-like       temporal (``T``, ``FT``, ``TP``) share >= 0.5 and peak
+                  >= 20 Hz
+<region> <band>   otherwise, e.g. ``parietal theta`` (region ``mixed`` when
+                  no region reaches 0.5, or without channel names)
+================  =======================================================
+
+The *share* of a region is the fraction of ``sum u_c ** 2`` over the
+:data:`N_TOP` (5) channels of largest ``|u_c|`` that falls in that region;
+the *peak* is the frequency of the largest power of the zero-mean waveform,
+zero-padded to 4 times its length (at least 256 samples). Bands
+(:data:`BANDS`): delta [0.5, 4), theta [4, 8), alpha [8, 13), beta [13, 30),
+gamma >= 30 Hz ('slow' below 0.5 Hz). These are descriptions to look at, not
+classifications: an "alpha" atom is one whose numbers match the rule.
+"""
+import re
+
+import numpy as np
+
+from .occurrences import MIN_OCCURRENCES, occurrence_counts
+from .similarity import MAX_CORR, duplicate_pairs
+
+__all__ = ["BANDS", "N_TOP", "band_of", "channel_region", "describe_atoms",
+           "flag_atoms", "label_atom"]
+
+#: Channels of largest ``|u|`` whose regions decide the label.
+N_TOP = 5
+#: Share of the top channels' energy a region needs to name the atom.
+MIN_SHARE = 0.5
+#: Frequency bands of the labels, (name, low, high) in Hz.
+BANDS = (("delta", 0.5, 4.), ("theta", 4., 8.), ("alpha", 8., 13.),
+         ("beta", 13., 30.), ("gamma", 30., np.inf))
+# Longest prefix first: 'FC3' is central, 'F3' frontal.
+_REGIONS = (("Fp", "frontal"), ("AF", "frontal"), ("FT", "temporal"),
+            ("FC", "central"), ("TP", "temporal"), ("CP", "central"),
+            ("PO", "occipital"), ("F", "frontal"), ("C", "central"),
+            ("T", "temporal"), ("P", "parietal"), ("O", "occipital"),
+            ("I", "occipital"))
+
+
+def flag_atoms(u, v, z, min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR,
+               positive=True):
+    """Atoms that are rarely used and pairs that are nearly the same atom.
+
+    Parameters
+    ----------
+    u : ndarray of shape (n_atoms, n_channels)
+        Spatial patterns.
+    v : ndarray of shape (n_atoms, n_times_atom)
+        Waveforms.
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        Activations.
+    min_occurrences : int
+        Atoms with fewer occurrences (positive local maxima of ``z_k``, see
+        :func:`cdl.model.occurrences.local_maxima`) are flagged rare.
+    max_corr : float
+        Pairs whose spatial and temporal correlations (best lag) both reach
+        it are flagged (see :func:`cdl.model.similarity.atom_similarity`).
+    positive : bool
+        Activations are non-negative (an atom and its negative differ).
+
+    Returns
+    -------
+    flags : dict
+        ``occurrences`` (ndarray of int, per atom), ``rare`` (list of the
+        atoms below ``min_occurrences``), ``duplicates`` (list of ``(j, k,
+        corr_u, corr_v)``, ``j < k``).
+    """
+    u, v = np.asarray(u), np.asarray(v)
+    counts = occurrence_counts(z)
+    uv = np.concatenate([u, v], axis=1)
+    return dict(occurrences=counts,
+                rare=[int(k) for k in np.flatnonzero(counts < min_occurrences)],
+                duplicates=duplicate_pairs(uv, u.shape[1], max_corr, positive))
+
+
+def channel_region(name):
+    """Scalp region of a 10-20 / 10-10 channel name, or None.
+
+    ``'Fp1'`` -> 'frontal', ``'FC3'`` -> 'central', ``'PO7'`` -> 'occipital',
+    ``'T8'`` -> 'temporal'. Names are read after stripping dots and an
+    ``EEG`` prefix (``'Fc3.'`` and ``'EEG C3'`` work); case is ignored.
+
+    Parameters
+    ----------
+    name : str
+        Channel name.
+
+    Returns
+    -------
+    region : 'frontal' | 'central' | 'parietal' | 'occipital' | 'temporal' | None
+        None for a name that is not a 10-20 / 10-10 electrode.
+    """
+    name = re.sub(r"^EEG[\s_-]*", "", str(name).strip(), flags=re.I).strip(".")
+    match = re.match(r"([A-Za-z]+?)(z|\d+)?$", name)
+    if not match:
+        return None
+    letters = match.group(1).lower()
+    for prefix, region in _REGIONS:
+        if letters == prefix.lower():
+            return region
+    return None
+
+
+def band_of(freq):
+    """Name of the band of ``freq`` Hz (:data:`BANDS`), 'slow' below 0.5 Hz.
+
+    Parameters
+    ----------
+    freq : float
+
+    Returns
+    -------
+    band : str
+    """
+    for name, low, high in BANDS:
+        if low <= freq < high:
+            return name
+    return "slow"
+
+
+def _spectrum(v, sfreq):
+    v = np.asarray(v, dtype=float)
+    n_fft = max(256, int(2 ** np.ceil(np.log2(len(v) * 4))))
+    power = np.abs(np.fft.rfft(v - v.mean(), n_fft)) ** 2
+    return np.fft.rfftfreq(n_fft, 1. / sfreq), power
+
+
+def label_atom(u, v, sfreq, ch_names=None):
+    """Descriptive label of one rank-1 atom (rules in the module doc).
+
+    Parameters
+    ----------
+    u : ndarray of shape (n_channels,)
+        Spatial pattern.
+    v : ndarray of shape (n_times_atom,)
+        Waveform.
+    sfreq : float | None
+        Sampling rate in Hz; None: no spectrum, hence no band nor label.
+    ch_names : list of str | None
+        Channel names; None: no region (``mixed``).
+
+    Returns
+    -------
+    description : dict
+        ``label``, ``region`` (dominant region or 'mixed'), ``share`` (its
+        share), ``peak_hz``, ``band``, ``harmonic`` (power ratio at twice the
+        peak) and ``top_channels`` (the :data:`N_TOP` channels by ``|u|``,
+        names or indices). ``label``, ``peak_hz``, ``band`` and
+        ``harmonic`` are None without ``sfreq``.
+    """
+    u = np.asarray(u, dtype=float)
+    names = [str(i) for i in range(len(u))] if ch_names is None else list(ch_names)
+    top = np.argsort(-np.abs(u), kind="stable")[:N_TOP]
+    weights = u[top] ** 2
+    total = weights.sum() or 1.
+    shares = {}
+    for idx, w in zip(top, weights):
+        region = None if ch_names is None else channel_region(names[idx])
+        if region is not None:
+            shares[region] = shares.get(region, 0.) + w / total
+    region, share = max(shares.items(), key=lambda kv: kv[1]) if shares \
+        else ("mixed", 0.)
+    if share < MIN_SHARE:
+        region = "mixed"
+    description = dict(label=None, region=region, share=float(share),
+                       peak_hz=None, band=None, harmonic=None,
+                       top_channels=[names[i] for i in top])
+    if sfreq is None:
+        return description
+    freqs, power = _spectrum(v, sfreq)
+    peak = float(freqs[np.argmax(power)])
+    near = (freqs >= 2 * peak - 2) & (freqs <= 2 * peak + 2)
+    harmonic = float(power[near].max() / power.max()) if near.any() and \
+        power.max() > 0 else 0.
+    band = band_of(peak)
+    if any(abs(peak - f) <= 1. for f in (50., 60.)):
+        label = "line noise"
+    elif region == "frontal" and peak < 4.:
+        label = "blink-like"
+    elif region in ("occipital", "parietal") and band == "alpha":
+        label = "alpha"
+    elif region == "central" and band == "alpha":
+        label = "mu, arch-shaped" if harmonic >= 0.1 else "mu"
+    elif region == "central" and band == "beta":
+        label = "central beta"
+    elif region == "temporal" and peak >= 20.:
+        label = "muscle-like"
+    else:
+        label = f"{region} {band}"
+    description.update(label=label, peak_hz=peak, band=band, harmonic=harmonic)
+    return description
+
+
+def describe_atoms(u, v, z, ch_names=None, sfreq=None,
+                   min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR,
+                   positive=True):
+    """One row per atom: label, the numbers behind it, occurrences and flags.
+
+    Parameters
+    ----------
+    u : ndarray of shape (n_atoms, n_channels)
+        Spatial patterns (``model.u_hat_``).
+    v : ndarray of shape (n_atoms, n_times_atom)
+        Waveforms (``model.v_hat_``).
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        Activations (``model.z_hat_``, or those of another recording).
+    ch_names : list of str | None
+        Channel names (``info['ch_names']``); None: no region.
+    sfreq : float | None
+        Sampling rate in Hz (``info['sfreq']``); None: no label.
+    min_occurrences, max_corr, positive
+        See :func:`flag_atoms`.
+
+    Returns
+    -------
+    rows : list of dict
+        :func:`label_atom`'s keys plus ``atom``, ``occurrences`` (int),
+        ``rare`` (bool) and ``duplicate_of`` (list of the atoms it
+        near-duplicates).
+    """
+    u, v = np.asarray(u), np.asarray(v)
+    flags = flag_atoms(u, v, z, min_occurrences, max_corr, positive)
+    rows = []
+    for k in range(u.shape[0]):
+        row = dict(atom=k, **label_atom(u[k], v[k], sfreq, ch_names))
+        row["occurrences"] = int(flags["occurrences"][k])
+        row["rare"] = k in flags["rare"]
+        row["duplicate_of"] = [j if i == k else i for i, j, _, _
+                               in flags["duplicates"] if k in (i, j)]
+        rows.append(row)
+    return rows

@@ -1,0 +1,143 @@
+"""Diagnostics of a learned dictionary: flags and descriptive labels
+(cdl.model.diagnostics), and the same on a fitted estimator."""
+import numpy as np
+import pytest
+
+from cdl import BatchCDL
+from cdl.model.diagnostics import (
+    band_of,
+    channel_region,
+    describe_atoms,
+    flag_atoms,
+    label_atom,
+)
+
+SFREQ = 160.
+NAMES = ["Fp1", "Fp2", "AF3", "F3", "FC3", "C3", "C4", "CP3", "P3", "Pz", "PO3",
+         "O1", "O2", "Oz", "T7", "FT8", "TP7", "Iz"]
+
+
+@pytest.mark.parametrize("name, region", [
+    ("Fp1", "frontal"), ("AF8", "frontal"), ("F3", "frontal"), ("Fz", "frontal"),
+    ("FC3", "central"), ("C4", "central"), ("CPz", "central"), ("Cz", "central"),
+    ("P7", "parietal"), ("PO3", "occipital"), ("O1", "occipital"),
+    ("Iz", "occipital"), ("T7", "temporal"), ("FT8", "temporal"),
+    ("TP7", "temporal"), ("Fc3.", "central"), ("EEG C3", "central"),
+    ("STI 014", None), ("EOG", None), ("MEG 0113", None),
+])
+def test_channel_region(name, region):
+    assert channel_region(name) == region
+
+
+def test_bands():
+    assert [band_of(f) for f in (0.2, 2., 6., 10., 20., 45.)] == [
+        "slow", "delta", "theta", "alpha", "beta", "gamma"]
+
+
+def _pattern(*channels):
+    u = np.full(len(NAMES), 0.01)
+    for ch in channels:
+        u[NAMES.index(ch)] = 1.
+    return u / np.linalg.norm(u)
+
+
+T = np.arange(80) / SFREQ  # 0.5 s atoms
+
+
+@pytest.mark.parametrize("u, v, label", [
+    (_pattern("Fp1", "Fp2", "AF3"), np.hanning(80), "blink-like"),
+    (_pattern("O1", "O2", "Oz"), np.sin(2 * np.pi * 10 * T) * np.hanning(80),
+     "alpha"),
+    (_pattern("C3", "FC3", "CP3"), np.sin(2 * np.pi * 10 * T) * np.hanning(80),
+     "mu"),
+    # mu arches: a 10 Hz wave with its 20 Hz harmonic
+    (_pattern("C3", "FC3", "CP3"), (np.sin(2 * np.pi * 10 * T)
+                                    + 0.5 * np.cos(2 * np.pi * 20 * T))
+     * np.hanning(80), "mu, arch-shaped"),
+    (_pattern("C3", "C4", "CP3"), np.sin(2 * np.pi * 20 * T) * np.hanning(80),
+     "central beta"),
+    (_pattern("T7", "FT8", "TP7"), np.sin(2 * np.pi * 35 * T) * np.hanning(80),
+     "muscle-like"),
+    (_pattern("P3", "Pz"), np.sin(2 * np.pi * 6 * T) * np.hanning(80),
+     "parietal theta"),
+    (_pattern("Fp1", "O1", "C3", "T7", "P3"), np.sin(2 * np.pi * 6 * T)
+     * np.hanning(80), "mixed theta"),
+    (_pattern("O1", "O2"), np.sin(2 * np.pi * 50 * T) * np.hanning(80),
+     "line noise"),
+])
+def test_labels_follow_the_documented_rules(u, v, label):
+    described = label_atom(u, v, SFREQ, NAMES)
+    assert described["label"] == label, described
+    assert len(described["top_channels"]) == 5
+
+
+def test_alpha_peak_frequency_is_reported():
+    v = np.sin(2 * np.pi * 11 * T) * np.hanning(80)
+    described = label_atom(_pattern("O1", "O2", "Oz"), v, SFREQ, NAMES)
+    assert abs(described["peak_hz"] - 11) < 1 and described["band"] == "alpha"
+    assert described["region"] == "occipital" and described["share"] > 0.9
+
+
+def test_without_names_or_sampling_rate():
+    v = np.sin(2 * np.pi * 10 * T) * np.hanning(80)
+    u = _pattern("O1", "O2", "Oz")
+    described = label_atom(u, v, SFREQ)
+    assert described["label"] == "mixed alpha" and described["region"] == "mixed"
+    assert described["top_channels"][0] in ("11", "12", "13")
+    described = label_atom(u, v, None, NAMES)
+    assert described["label"] is None and described["peak_hz"] is None
+    assert described["region"] == "occipital"
+
+
+def test_flags_and_description_of_a_dictionary():
+    rng = np.random.RandomState(0)
+    n_channels = len(NAMES)
+    u, v = rng.randn(4, n_channels), rng.randn(4, 80)
+    u[3] = u[1]  # a duplicate pair
+    v[3] = np.roll(v[1], 2)
+    z = np.zeros((2, 4, 1000))
+    z[:, 0, 10:900:50] = 1.
+    z[:, 1, 20:900:100] = 1.
+    z[0, 2, [5, 500]] = 1.  # rare: 2 occurrences
+    z[:, 3, 30:900:60] = 1.
+    flags = flag_atoms(u, v, z)
+    np.testing.assert_array_equal(flags["occurrences"], [36, 18, 2, 30])
+    assert flags["rare"] == [2]
+    assert [(j, k) for j, k, _, _ in flags["duplicates"]] == [(1, 3)]
+    rows = describe_atoms(u, v, z, NAMES, SFREQ)
+    assert [r["rare"] for r in rows] == [False, False, True, False]
+    assert rows[1]["duplicate_of"] == [3] and rows[3]["duplicate_of"] == [1]
+    assert rows[0]["duplicate_of"] == []
+    assert all(isinstance(r["label"], str) and r["occurrences"] >= 0 for r in rows)
+    assert [r["atom"] for r in rows] == [0, 1, 2, 3]
+    # Thresholds are parameters.
+    assert [r["rare"] for r in describe_atoms(u, v, z, NAMES, SFREQ,
+                                              min_occurrences=20)] == [
+        False, True, True, False]
+
+
+def test_fitted_estimator_exposes_the_diagnostics():
+    mne = pytest.importorskip("mne")
+    rng = np.random.RandomState(1)
+    n_times = 3000
+    names = ["Fp1", "Fp2", "C3", "C4", "O1", "O2"]
+    X = 0.05 * rng.randn(len(names), n_times)
+    blink = np.hanning(80)  # 0.5 s
+    for t in rng.choice(n_times - 80, 20, replace=False):
+        X[:2, t:t + 80] += blink
+    info = mne.create_info(names, SFREQ, "eeg")
+    raw = mne.io.RawArray(X, info, verbose=False)
+    model = BatchCDL(n_atoms=2, n_times_atom=80, n_iter=10, random_state=0,
+                     sort_atoms=True, verbose=False).fit(raw)
+    rows = model.diagnostics_
+    assert len(rows) == 2 and rows[0]["label"] == "blink-like", rows
+    assert model.atom_labels_ == [row["label"] for row in rows]
+    expected = describe_atoms(model.u_hat_, model.v_hat_, model.z_hat_, names,
+                              SFREQ)
+    assert [r["occurrences"] for r in rows] == [r["occurrences"] for r in expected]
+    # Without Info (an array was fitted): flags, no labels.
+    model.info_ = None
+    assert model.atom_labels_ == [None, None]
+    assert [r["rare"] for r in model.diagnostics_] == [r["rare"] for r in rows]
+    with pytest.raises(ValueError, match="not fitted"):
+        _ = BatchCDL(n_atoms=2, n_times_atom=40).diagnostics_
