@@ -181,6 +181,7 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         notch = notch.tolist()
     record["notch"] = notch
     if l_freq is not None or h_freq is not None:
+        _check_band(l_freq, h_freq, raw.info["sfreq"])
         raw.filter(l_freq, h_freq, picks=_signal_picks(raw), n_jobs=n_jobs,
                    verbose=False)
     record.update(l_freq=_plain(l_freq), h_freq=_plain(h_freq))
@@ -211,6 +212,20 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
                      preprocessing=record, trial_starts=np.asarray(starts),
                      first_samp=int(raw.first_samp),
                      raw=raw if keep_raw else None)
+
+
+def _check_band(l_freq, h_freq, sfreq):
+    """Refuse filter edges the sampling rate cannot hold, naming the option."""
+    nyquist = sfreq / 2.
+    for name, value in (("l_freq", l_freq), ("h_freq", h_freq)):
+        if value is not None and not 0 < value < nyquist:
+            raise ValueError(f"{name} must lie in (0, {nyquist:g}) Hz, below the "
+                             f"Nyquist frequency of this recording (sampled at "
+                             f"{sfreq:g} Hz), got {value:g}; give another value "
+                             f"or none.")
+    if l_freq is not None and h_freq is not None and not l_freq < h_freq:
+        raise ValueError(f"l_freq ({l_freq:g} Hz) must be below h_freq "
+                         f"({h_freq:g} Hz).")
 
 
 def _signal_picks(raw):

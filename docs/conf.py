@@ -25,6 +25,9 @@ os.environ.setdefault("MPLBACKEND", "agg")
 _shared_eegbci = ROOT.parent / "shared" / "data" / "eegbci"
 if "CDL_DATA_EEGBCI" not in os.environ and _shared_eegbci.is_dir():
     os.environ["CDL_DATA_EEGBCI"] = str(_shared_eegbci)
+_shared_meg = ROOT.parent / "shared" / "data" / "meg"
+if "CDL_DATA_MEG" not in os.environ and _shared_meg.is_dir():
+    os.environ["CDL_DATA_MEG"] = str(_shared_meg)
 # Nothing is downloaded during a build: the MEG examples (somato, sample) run
 # only when MNE finds those datasets on disk and print a note otherwise; the
 # EEGBCI examples are shown without running when the runs are not on disk

@@ -57,7 +57,7 @@ def run_fit(args):
             recording, n_atoms=args.n_atoms, atom_duration=args.atom_duration,
             reg=args.reg, n_iter=args.n_iter, random_state=args.random_state,
             backend=args.backend, n_workers=args.n_workers,
-            verbose=not args.quiet)
+            revive_atoms=args.revive_atoms, verbose=not args.quiet)
         elapsed = time.perf_counter() - start
         metadata = pipeline.model_metadata(recording, options,
                                            atom_duration=args.atom_duration,
@@ -83,7 +83,7 @@ def _print_fit(args, path, recording, model, elapsed):
           f"{path.name} ({pipeline.channel_counts(recording.info)}; "
           f"{n_trials * n_times / recording.sfreq:g} s) in {elapsed:.1f} s, "
           f"{model.n_iter_} iterations")
-    print_atoms(model, recording.sfreq, model.z_hat_)
+    print_atoms(model, recording.sfreq, model.z_hat_, info=recording.info)
 
 
 def _fit_exit(model):
@@ -112,7 +112,7 @@ def run_encode(args):
             path))
     print(f"Encoded {path.name} with the {model.u_hat_.shape[0]} atoms of "
           f"{args.model}")
-    print_atoms(model, recording.sfreq, z)
+    print_atoms(model, recording.sfreq, z, info=recording.info)
     print_written(written)
 
 

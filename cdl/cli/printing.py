@@ -1,15 +1,21 @@
 """Tables and file lists printed by the ``cdl`` commands."""
 from cdl.dripp.checks import FLAGS
-from cdl.report.tables import BANDS, activation_counts, atom_features
+from cdl.report.tables import (
+    BANDS,
+    activation_counts,
+    atom_diagnostics,
+    atom_features,
+)
 
 
 # -- printing ----------------------------------------------------------------------
-def print_atoms(model, sfreq, z):
-    """One line per atom: occurrences (as in the events files), where it is
-    strongest (by channel type), its spectrum."""
+def print_atoms(model, sfreq, z, info=None):
+    """One line per atom: its label and flags, occurrences (as in the events
+    files), where it is strongest (by channel type), its spectrum."""
     rows = []
-    for count, feature in zip(activation_counts(z, sfreq),
-                              atom_features(model, sfreq=sfreq)):
+    for count, feature, diagnostic in zip(
+            activation_counts(z, sfreq), atom_features(model, sfreq=sfreq),
+            atom_diagnostics(model, z=z, info=info)):
         band = max(BANDS, key=lambda b: feature[b])
         row = dict(atom=count["atom"], occurrences=count["occurrences"],
                    rate_per_s=count["rate_per_s"])
@@ -17,7 +23,8 @@ def print_atoms(model, sfreq, z):
             row["types"] = feature["types"]
         row.update(top_channels=feature["top_channels"],
                    peak_hz=feature["peak_hz"],
-                   main_band=f"{band} ({feature[band]:.0%})")
+                   main_band=f"{band} ({feature[band]:.0%})",
+                   flags=diagnostic["flags"] or "-", label=diagnostic["label"])
         rows.append(row)
     print_rows(rows)
 

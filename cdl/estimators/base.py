@@ -142,16 +142,33 @@ class _BaseCDL(ParamsMixin):
     def diagnostics_(self):
         """One row per atom: label, the numbers behind it, occurrences and flags.
 
-        See :func:`cdl.model.diagnostics.describe_atoms`; computed from
-        ``u_hat_``, ``v_hat_``, ``z_hat_`` and ``info_`` (channel names and
-        sampling rate; without ``info_``, no label nor region), with the
-        thresholds of ``revive_atoms``.
+        :meth:`describe_atoms` of ``z_hat_`` (see
+        :func:`cdl.model.diagnostics.describe_atoms`).
+        """
+        return self.describe_atoms()
+
+    def describe_atoms(self, z=None, info=None):
+        """Label, occurrences and flags of each atom for some activations.
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+            Activations (default ``z_hat_``; e.g. those of ``transform``).
+        info : mne.Info | None
+            Channel names and sampling rate (default ``info_``; without
+            them, no label nor region).
+
+        Returns
+        -------
+        rows : list of dict
+            See :func:`cdl.model.diagnostics.describe_atoms`; the thresholds
+            of rare and duplicate atoms are those of ``revive_atoms``.
         """
         self._check_fitted()
         params = check_revive_atoms(self.revive_atoms) or DEFAULTS
-        info = getattr(self, "info_", None)
+        info = getattr(self, "info_", None) if info is None else info
         return describe_atoms(
-            self.u_hat_, self.v_hat_, self.z_hat_,
+            self.u_hat_, self.v_hat_, self.z_hat_ if z is None else z,
             ch_names=None if info is None else list(info["ch_names"]),
             sfreq=None if info is None else float(info["sfreq"]),
             min_occurrences=params["min_occurrences"],

@@ -171,12 +171,14 @@ def set_fitted(est, D, z_hat, result, info, X):
     """Set the fitted attributes of ``est`` from the learning ``result``."""
     n_channels = X.shape[1]
     est.reg_ = result["reg"]
+    position = np.arange(D.shape[0])  # of each learned atom in the attributes
     if est.sort_atoms:
         energy = np.diagonal(compute_ztz(z_hat, est.n_times_atom)[
             :, :, est.n_times_atom - 1]) * np.sum(
                 to_full_rank(D, n_channels) ** 2, axis=(1, 2))
         order = np.argsort(-energy, kind="stable")
         D, z_hat, est.reg_ = D[order], z_hat[:, order], est.reg_[order]
+        position[order] = np.arange(D.shape[0])
     est.n_channels_ = n_channels
     if est.rank1:
         est.uv_hat_ = D
@@ -188,7 +190,8 @@ def set_fitted(est, D, z_hat, result, info, X):
     est.pobj_ = result["pobj"]
     est.times_ = result["times"]
     est.n_iter_ = result["n_iter"]
-    est.revived_ = [dict(iteration=int(i), atom=int(k), reason=str(r),
+    # Revival tries name atoms as the fitted attributes do (after sorting).
+    est.revived_ = [dict(iteration=int(i), atom=int(position[k]), reason=str(r),
                          accepted=bool(a))
                     for i, k, r, a in result.get("revival_log", [])]
     est.info_ = info

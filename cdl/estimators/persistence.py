@@ -32,8 +32,10 @@ def save_estimator(model, fname, overwrite=False, metadata=None):
     scalings = getattr(model, "scalings_", None)
     params["scalings_"] = None if scalings is None else {
         str(t): float(f) for t, f in scalings.items()}
-    write_model_file(fname, arrays, params, info=model.info_, overwrite=overwrite,
-               metadata=metadata)
+    params["revived_"] = list(getattr(model, "revived_", []))
+    params["interrupted_"] = bool(getattr(model, "interrupted_", False))
+    write_model_file(fname, arrays, params, info=model.info_,
+                     overwrite=overwrite, metadata=metadata)
 
 
 def read_estimator(fname, estimators):
@@ -43,6 +45,8 @@ def read_estimator(fname, estimators):
     name = params.pop("estimator", None)
     n_iter_done = params.pop("n_iter_done", None)
     scalings = params.pop("scalings_", None)
+    revived = params.pop("revived_", [])  # absent from older files
+    interrupted = params.pop("interrupted_", False)
     if name not in estimators or "D_hat" not in arrays:
         raise ValueError(f"{fname} is a model file but not of a CDL estimator "
                          f"(estimator={name!r}).")
@@ -62,5 +66,7 @@ def read_estimator(fname, estimators):
     model.n_iter_ = n_iter_done
     model.info_ = info
     model.scalings_ = scalings
+    model.revived_ = [dict(entry) for entry in revived]
+    model.interrupted_ = bool(interrupted)
     model.metadata_ = read_model_metadata(fname)
     return model

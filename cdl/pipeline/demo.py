@@ -48,7 +48,7 @@ def run_demo(out_dir="cdl_output/demo", duration=60., sfreq=160., n_iter=30,
         logger.info("Simulated %.0f s of %d-channel EEG at %.0f Hz with atoms %s",
                     duration, X.shape[1], sfreq, ", ".join(truth.names))
         model = BatchCDL(n_atoms=len(truth.names), n_times_atom=truth.n_times_atom,
-                         reg=reg, n_iter=n_iter, D_init="chunk",
+                         reg=reg, n_iter=n_iter,
                          random_state=random_state, sort_atoms=True,
                          verbose=verbose)
         model.fit(X)

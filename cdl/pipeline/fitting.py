@@ -103,8 +103,9 @@ def check_fit_settings(recording, n_atoms, atom_duration, reg):
     return n_times_atom
 
 
-def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
-                  random_state=0, backend=None, n_workers=None, verbose=True):
+def fit_recording(recording, n_atoms=16, atom_duration=0.5, reg=0.15, n_iter=30,
+                  random_state=0, backend=None, n_workers=None, revive_atoms=True,
+                  verbose=True):
     """Fit a BatchCDL on a preprocessed recording.
 
     Parameters
@@ -126,6 +127,9 @@ def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
         :func:`backend_kwargs`).
     n_workers : int | None
         Workers of the 'mpi' backend.
+    revive_atoms : bool | dict
+        Replace unused and duplicated atoms during learning (see
+        :class:`cdl.BatchCDL`).
     verbose : bool
         Progress bar.
 
@@ -136,10 +140,9 @@ def fit_recording(recording, n_atoms=8, atom_duration=0.5, reg=0.2, n_iter=30,
         far), atoms sorted by energy, ``info_`` and ``scalings_`` set to
         those of the recording.
     """
-
     n_times_atom = check_fit_settings(recording, n_atoms, atom_duration, reg)
     model = BatchCDL(n_atoms=n_atoms, n_times_atom=n_times_atom, reg=reg,
-                     n_iter=n_iter, D_init="chunk", sort_atoms=True,
+                     n_iter=n_iter, sort_atoms=True, revive_atoms=revive_atoms,
                      random_state=random_state, verbose=verbose,
                      **backend_kwargs(backend, n_workers))
     model.fit(recording.X)

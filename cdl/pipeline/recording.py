@@ -18,11 +18,14 @@ from data_fetchers import fif_kind, load_recording
 #: is a 1 Hz high-pass for a continuous recording and none for epochs (too
 #: short for it); ``scaling`` is a method of :mod:`cdl.io.scaling`;
 #: ``compensation`` a CTF grade (None: the file's).
-LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq="auto", h_freq=None,
+LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq="auto", h_freq=40.,
                      sfreq=None, montage="auto", scaling="std",
                      compensation=None)
 
-_AUTO_L_FREQ = 1.
+# 3-40 Hz found blinks, alpha and mu atoms on the EEGBCI runs where 1 Hz-none
+# (and 2-45 Hz) gave slow frontal waves only (benchmarks/bench_inits.py
+# --settings physiology; see README, "CLI defaults").
+_AUTO_L_FREQ = 3.
 
 
 def load_for_cdl(path, scalings=None, **load_options):

@@ -4,6 +4,7 @@ from .build import add_dripp_section, make_report
 from .tables import (
     BANDS,
     activation_counts,
+    atom_diagnostics,
     atom_features,
     dripp_display,
     dripp_table,
@@ -12,6 +13,7 @@ from .tables import (
     table,
 )
 
-__all__ = ["BANDS", "activation_counts", "add_dripp_section", "atom_features",
+__all__ = ["BANDS", "activation_counts", "add_dripp_section", "atom_diagnostics",
+           "atom_features",
            "dripp_display", "dripp_table", "key_value_table", "make_report",
            "model_parameters", "table"]

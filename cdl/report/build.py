@@ -15,6 +15,7 @@ from cdl.io.channels import channel_types
 
 from .tables import (
     activation_counts,
+    atom_diagnostics,
     atom_features,
     dripp_display,
     dripp_table,
@@ -87,8 +88,12 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
     if recovery:
         report.add_html(table(recovery), title="Recovery of the true atoms",
                         section="Summary")
-    report.add_html(table(atom_features(model, info=info, sfreq=sfreq)),
-                    title="Atom summary", section="Atoms")
+    summary = [dict(atom=f["atom"], **d, **{k: v for k, v in f.items()
+                                              if k != "atom"})
+               for f, d in zip(atom_features(model, info=info, sfreq=sfreq),
+                               atom_diagnostics(model, z=z, info=info))]
+    report.add_html(table(summary) + _LABEL_NOTE, title="Atom summary",
+                    section="Atoms")
     for k in range(model.u_hat_.shape[0]):
         fig = viz.plot_atoms(model, info=info, sfreq=sfreq, atoms=[k], show=False)
         report.add_figure(fig, title=f"Atom {k}", section="Atoms")
@@ -122,6 +127,13 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
 
 _NO_AVERAGES = ("No recording was given: the atom-locked averages need the "
                 "recording the activations come from.")
+_LABEL_NOTE = ("<p><small>label: a description from where the atom is strongest "
+               "and the peak of its spectrum (blink-like: frontal, below 4 Hz; "
+               "alpha: occipital or parietal, 8-13 Hz; mu: central, 8-13 Hz; "
+               "rules in cdl.model.diagnostics), not a classification. flags: "
+               "rare (fewer occurrences than atom revival's threshold, 5 by "
+               "default) or duplicate of another atom (|corr| of the patterns "
+               "and of the waveforms at their best lag above 0.9).</small></p>")
 _SCALING_NOTE = ("<p><small>Each channel type was divided by its factor before "
                  "fitting (see cdl.io.scaling); topomaps undo it: they show the "
                  "field pattern in physical units (fT, fT/cm, uV per unit of "

@@ -133,6 +133,32 @@ def atom_features(model, info=None, sfreq=None, n_top=3):
     return rows
 
 
+def atom_diagnostics(model, z=None, info=None):
+    """The label and the flags of each atom, as two text columns.
+
+    Parameters
+    ----------
+    model : fitted CDL estimator
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+        Activations (default ``model.z_hat_``).
+    info : mne.Info | None
+        Channel names and sampling rate (default ``model.info_``).
+
+    Returns
+    -------
+    rows : list of dict
+        Per atom: ``label`` (:func:`cdl.model.diagnostics.label_atom`'s rules)
+        and ``flags`` (``'rare'`` when the atom has fewer occurrences than
+        the revival threshold, ``'duplicate of <k>'``; empty when none).
+    """
+    rows = []
+    for row in model.describe_atoms(z=z, info=info):
+        flags = ["rare"] if row["rare"] else []
+        flags += [f"duplicate of {k}" for k in row["duplicate_of"]]
+        rows.append(dict(label=row["label"] or "-", flags="; ".join(flags)))
+    return rows
+
+
 def _top_channels(u, names, types, n_top):
     """The channels of largest ``|u|``, per channel type when there are several."""
     if names is None:

@@ -21,8 +21,10 @@ This example needs the MNE test file ``sample_audvis-ave.fif.gz`` in
 import os
 from pathlib import Path
 
-folder = Path(os.environ.get("CDL_DATA_MEG") or Path(__file__).resolve()
-              .parents[3] / "shared" / "data" / "meg")
+# The gallery runs examples in their own folder without ``__file__``.
+here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+folder = Path(os.environ.get("CDL_DATA_MEG")
+              or here.resolve().parents[2] / "shared" / "data" / "meg")
 fname = folder / "sample_audvis-ave.fif.gz"
 if not fname.is_file():
     print(f"Skipped: the MEG test files dataset is not on disk ({fname} not "
