@@ -156,8 +156,8 @@ def _add_fit(commands):
         "CTF, KIT, BTi) or on an epochs FIF file (its epochs are the trials); "
         "write model.npz, activations-annot.fif/.txt, activations-eve.fif (one "
         "event per occurrence: a local maximum of the activations, at the "
-        "peak of the atom's |waveform|) and report.html. Exit code 130 when "
-        "interrupted (Ctrl-C): the model learned so far is written.",
+        "largest absolute value of the atom's waveform) and report.html. "
+        "Exit code 130 when interrupted (Ctrl-C): the model learned so far is written.",
         formatter_class=_FORMATTER)
     fit.add_argument("recording", help="recording file")
     model = fit.add_argument_group("model")
@@ -232,7 +232,8 @@ def _add_dripp(commands):
         description="Fit a driven point process (Allain et al. 2022) of every "
         "atom's occurrences against every annotation type (e.g. the T0/T1/T2 "
         "cues of EEGBCI): baseline, strength alpha, latency m (from the "
-        "stimulus to the peak of the atom's |waveform|, inside [lower, upper]) "
+        "stimulus to the largest absolute value of the atom's waveform, "
+        "inside [lower, upper]) "
         "and jitter sigma, with bootstrap confidence intervals, "
         "likelihood-ratio p-values and flags on collapsed fits; write "
         "dripp.csv (numbers), dripp.npz and report.html with a DriPP section.",
