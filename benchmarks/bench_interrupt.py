@@ -90,14 +90,20 @@ SCENARIOS = {
 RETURNED = 'print("RETURNED", time.time(), flush=True)\n'
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_once(body, wait_after_ready=1.):
     """Run ``body`` in a child, SIGINT it after READY; seconds until it returns."""
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "child.py"
         script.write_text("import time\n" + textwrap.dedent(body) + RETURNED)
+        # The child gets the default SIGINT disposition even when this script
+        # runs in the background of a shell (which starts it ignoring SIGINT).
         proc = subprocess.Popen([sys.executable, str(script)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, preexec_fn=_default_sigint)
         try:
             line = proc.stdout.readline()
             if not line.startswith("READY"):

@@ -11,6 +11,7 @@ import sys
 import mne
 import numpy as np
 import pytest
+from processes import INTERRUPTIBLE
 
 import cdl
 from cdl.cli import main
@@ -121,7 +122,7 @@ def test_sigint_keeps_the_model_and_exits_130(tmp_path):
         [sys.executable, "-m", "cdl.cli", "fit", str(tmp_path / "long_raw.fif"),
          "--out", str(out), "--n-atoms", "8", "--n-iter", "5000", "--reg", "0.05"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, MPLBACKEND="Agg"))
+        env=dict(os.environ, MPLBACKEND="Agg"), **INTERRUPTIBLE)
     seen = ""  # the progress bar shows a learning iteration done: interrupt
     while not re.search(r"\|\s*[1-9]\d*/5000", seen):
         char = process.stderr.read(1)

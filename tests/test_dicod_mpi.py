@@ -16,6 +16,7 @@ import uuid
 
 import numpy as np
 import pytest
+from processes import INTERRUPTIBLE
 from test_dicod import (
     check_optimality_1d,
     check_optimality_2d,
@@ -116,7 +117,7 @@ def run_child(code, tmp_path, env=None, timeout=120, send_signal=None):
     child_env["PYTHONPATH"] = REPO + os.pathsep + os.path.join(REPO, "tests")
     proc = subprocess.Popen([sys.executable, str(script)], env=child_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, **INTERRUPTIBLE)
     try:
         first = ""
         if send_signal is not None:

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from processes import INTERRUPTIBLE
 
 import cdl
 from cdl import BatchCDL, read_model
@@ -136,7 +137,7 @@ def test_ctrl_c_stops_the_group_and_a_rerun_finishes_it(tmp_path):
             """))
         proc = subprocess.Popen([sys.executable, str(script)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, **INTERRUPTIBLE)
         try:
             deadline = time.time() + 120
             while time.time() < deadline and not list(

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 from callbacks import interrupt_at
+from processes import INTERRUPTIBLE
 
 from cdl import BatchCDL, OnlineCDL, compute_objective
 from cdl.simulate import simulate_data
@@ -88,7 +89,7 @@ def _run_and_interrupt(tmp_path, body, n_ready=1, timeout=120):
     script = tmp_path / "child.py"
     script.write_text(CHILDREN + textwrap.dedent(body))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, **INTERRUPTIBLE)
     try:
         for _ in range(n_ready):
             line = proc.stdout.readline()
