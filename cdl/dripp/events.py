@@ -1,7 +1,7 @@
 """From CDL activations ``z`` and MNE annotations to DriPP event times."""
 import numpy as np
 
-from cdl.model.occurrences import find_occurrences
+from cdl.model.occurrences import as_trials, find_occurrences
 from cdl.utils.log import logger, verbose
 from cdl.utils.validation import check_option, check_scalar
 
@@ -50,13 +50,7 @@ def events_from_activations(z, sfreq, threshold="percentile", value=0.0,
         For each atom, sorted event times in seconds, ``tmin + (trial start
         + time in the trial) / sfreq``.
     """
-    z = np.asarray(z)
-    if z.ndim == 2:
-        z = z[None]
-    if z.ndim != 3 or z.dtype.kind not in "biuf":
-        raise ValueError(f"z must be a real array of shape (n_trials, n_atoms, "
-                         f"n_times_valid) or (n_atoms, n_times_valid), got "
-                         f"shape {z.shape} and dtype {z.dtype}.")
+    z = as_trials(z)
     if not np.all(np.isfinite(z)):
         raise ValueError("z contains NaN or infinite values.")
     if np.any(z < 0):

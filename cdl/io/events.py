@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cdl.model.occurrences import find_occurrences
+from cdl.model.occurrences import as_trials, find_occurrences
 
 #: Extra columns of the annotations, in this order in the text file.
 EXTRAS = ("atom", "trial", "amplitude", "window_start")
@@ -22,12 +22,7 @@ EXTRAS = ("atom", "trial", "amplitude", "window_start")
 def _occurrences(z, threshold, n_times, trial_starts, v=None, timing="peak",
                  absolute=False):
     """Occurrences and the sample of each in the data (0 = first sample)."""
-    z = np.asarray(z)
-    if z.ndim == 2:
-        z = z[None]
-    if z.ndim != 3 or z.dtype.kind not in "biuf":
-        raise ValueError(f"z must be a real array of shape (n_trials, n_atoms, "
-                         f"n_times_valid), got shape {z.shape}, dtype {z.dtype}.")
+    z = as_trials(z)
     n_trials, _, n_times_valid = z.shape
     if trial_starts is not None:
         offsets = np.asarray(trial_starts)

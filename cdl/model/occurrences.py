@@ -118,6 +118,22 @@ def timing_offsets(v, timing="peak"):
     return offsets.astype(np.int64)
 
 
+def as_trials(z):
+    """Activations as a real array of shape (n_trials, n_atoms, n_times_valid).
+
+    A 2-D array is one trial; anything else that is not 3-D and real raises
+    a ``ValueError`` that says what was given.
+    """
+    z = np.asarray(z)
+    if z.ndim == 2:
+        z = z[None]
+    if z.ndim != 3 or z.dtype.kind not in "biuf":
+        raise ValueError(f"z must be a real array of shape (n_trials, n_atoms, "
+                         f"n_times_valid) or (n_atoms, n_times_valid), got "
+                         f"shape {z.shape} and dtype {z.dtype}.")
+    return z
+
+
 def find_occurrences(z, v=None, threshold=0., timing="peak", absolute=False):
     """Occurrences of each atom: local maxima of its activations, timed on ``v``.
 
@@ -147,12 +163,7 @@ def find_occurrences(z, v=None, threshold=0., timing="peak", absolute=False):
         ``n_times_valid + n_times_atom - 2``, the trial's last sample) and
         ``amplitude``; sorted by trial, then time, then atom.
     """
-    z = np.asarray(z)
-    if z.ndim == 2:
-        z = z[None]
-    if z.ndim != 3 or z.dtype.kind not in "biuf":
-        raise ValueError(f"z must be a real array of shape (n_trials, n_atoms, "
-                         f"n_times_valid), got shape {z.shape}, dtype {z.dtype}.")
+    z = as_trials(z)
     if not np.all(np.isfinite(z)):
         raise ValueError("z holds NaN or infinite values.")
     n_trials, n_atoms, _ = z.shape
