@@ -10,6 +10,7 @@ from cdl.utils.validation import (
     check_bool,
     check_dtype,
     check_int,
+    check_keys,
     check_n_jobs,
     check_option,
     check_scalar,
@@ -99,10 +100,7 @@ def check_solver_kwargs(est):
         if not isinstance(value, dict):
             raise TypeError(f"{name} must be a dict or None, got "
                             f"{type(value).__name__}.")
-        unknown = sorted(set(value) - set(allowed))
-        if unknown:
-            raise ValueError(f"{name} has unknown keys {unknown}; allowed keys "
-                             f"are {list(allowed)}.")
+        check_keys(name, value, allowed)
         if "tol" in value:
             check_scalar(f"{name}['tol']", value["tol"], min_value=0.)
         if "max_iter" in value:

@@ -53,7 +53,7 @@ from cdl.dictionary import init_dictionary
 from cdl.model.occurrences import MIN_OCCURRENCES
 from cdl.model.shapes import get_n_times_atom
 from cdl.model.similarity import MAX_CORR
-from cdl.utils.validation import check_int, check_scalar
+from cdl.utils.validation import check_int, check_keys, check_scalar
 
 from .revival_rules import atom_shift, find_candidates, shifted_atom
 
@@ -89,10 +89,7 @@ def check_revive_atoms(revive_atoms):
     if not isinstance(revive_atoms, dict):
         raise TypeError(f"revive_atoms must be True, False or a dict, got "
                         f"{type(revive_atoms).__name__}.")
-    unknown = sorted(set(revive_atoms) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"revive_atoms has unknown keys {unknown}; allowed keys "
-                         f"are {list(DEFAULTS)}.")
+    check_keys("revive_atoms", revive_atoms, DEFAULTS)
     params = dict(DEFAULTS, **revive_atoms)
     check_int("revive_atoms['min_occurrences']", params["min_occurrences"],
               min_value=0)

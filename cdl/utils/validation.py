@@ -18,6 +18,15 @@ def check_option(name, value, allowed):
     return value
 
 
+def check_keys(name, value, allowed):
+    """Raise a ValueError if the dict ``value`` has keys not in ``allowed``."""
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name} has unknown keys {unknown}; allowed keys "
+                         f"are {list(allowed)}.")
+    return value
+
+
 def check_int(name, value, min_value=None):
     """Return ``value`` as an int, checking its type and lower bound."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
