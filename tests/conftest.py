@@ -16,6 +16,27 @@ def _close_figures():
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+@pytest.fixture
+def cluster_calls(monkeypatch):
+    """The requests a DICOD root sends its workers, in order: each command's
+    name, and ``'solve'`` for a solve (commands plus replies: a round trip)."""
+    from dicod._root import Cluster
+    calls = []
+    command, solve = Cluster.command, Cluster.solve
+
+    def counted_command(self, name, **kw):
+        calls.append(name)
+        return command(self, name, **kw)
+
+    def counted_solve(self, **kw):
+        calls.append("solve")
+        return solve(self, **kw)
+
+    monkeypatch.setattr(Cluster, "command", counted_command)
+    monkeypatch.setattr(Cluster, "solve", counted_solve)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def eegbci_path():
     """Folder of the shared EEGBCI recordings (S001R03.edf ... S001R10.edf).

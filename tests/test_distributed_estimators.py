@@ -56,22 +56,9 @@ def test_dicod_z_step_learns_the_same_atoms(cls, signal):
 @pytest.mark.parametrize("cls, kwargs", [
     (BatchCDL, {}), (BatchCDL, dict(lmbd_max="shared")),
     (BatchCDL, dict(lmbd_max="per_atom")), (OnlineCDL, dict(batch_size=1))])
-def test_an_iteration_takes_two_round_trips(cls, kwargs, signal, monkeypatch):
+def test_an_iteration_takes_two_round_trips(cls, kwargs, signal, cluster_calls):
     """The loop asks the workers twice per iteration: solve, then set_D."""
-    from dicod._root import Cluster
-    calls = []
-    command, solve = Cluster.command, Cluster.solve
-
-    def counted_command(self, name, **kw):
-        calls.append(name)
-        return command(self, name, **kw)
-
-    def counted_solve(self, **kw):
-        calls.append("solve")
-        return solve(self, **kw)
-
-    monkeypatch.setattr(Cluster, "command", counted_command)
-    monkeypatch.setattr(Cluster, "solve", counted_solve)
+    calls = cluster_calls
     n_calls = {}
     for n_iter in (2, 5):
         del calls[:]

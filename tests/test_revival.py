@@ -378,24 +378,11 @@ def test_chunked_and_distributed_revive_as_the_local_encoder(planted):
     (BatchCDL, {}), (BatchCDL, dict(lmbd_max="shared")),
     (OnlineCDL, dict(batch_size=1))])
 def test_distributed_revival_adds_no_round_trip_when_nothing_is_tried(
-        planted, monkeypatch, cls, kwargs):
+        planted, cluster_calls, cls, kwargs):
     """Two round trips per iteration (solve, set_D) as without revival: the
     occurrences come back with the solve; a try costs its own."""
-    from dicod._root import Cluster
     X, _, _, D_init = planted
-    calls = []
-    command, solve = Cluster.command, Cluster.solve
-
-    def counted_command(self, name, **kw):
-        calls.append(name)
-        return command(self, name, **kw)
-
-    def counted_solve(self, **kw):
-        calls.append("solve")
-        return solve(self, **kw)
-
-    monkeypatch.setattr(Cluster, "command", counted_command)
-    monkeypatch.setattr(Cluster, "solve", counted_solve)
+    calls = cluster_calls
     ends = []  # len(calls) at the end of each iteration
     model = cls(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=12, eps=0.,
                 D_init=D_init, random_state=0, solver_z="dicod", n_workers=2,
