@@ -23,7 +23,16 @@ from cdl.simulate import simulate_data
 TIGHT = dict(tol=1e-7, max_iter=100000)
 
 
+def assert_same_fit(resumed, reference):
+    """A resumed fit is bit-identical to the uninterrupted one: atoms,
+    objective trajectory and revival log."""
+    np.testing.assert_array_equal(resumed.uv_hat_, reference.uv_hat_)
+    np.testing.assert_array_equal(resumed.pobj_, reference.pobj_)
+    assert resumed.revived_ == reference.revived_
+
+
 # -- pure functions ----------------------------------------------------------------
+
 def test_occurrence_counts_are_positive_local_maxima():
     z = np.zeros((2, 3, 20))
     z[0, 0, [2, 3, 4]] = [1., 2., 1.]  # one peak
@@ -472,10 +481,8 @@ def test_resume_across_a_revival_is_exact(planted, tmp_path, revive_atoms):
         BatchCDL(**kwargs, callback=interrupt_at(7), checkpoint=fname,
                  checkpoint_every=5).fit(X)
     resumed = BatchCDL(**kwargs, checkpoint=fname).fit(X, resume=fname)
-    np.testing.assert_array_equal(resumed.uv_hat_, reference.uv_hat_)
+    assert_same_fit(resumed, reference)
     np.testing.assert_array_equal(resumed.z_hat_, reference.z_hat_)
-    np.testing.assert_array_equal(resumed.pobj_, reference.pobj_)
-    assert resumed.revived_ == reference.revived_
 
 
 def test_resume_of_greedy_learning_is_exact(planted, tmp_path):
@@ -488,9 +495,7 @@ def test_resume_of_greedy_learning_is_exact(planted, tmp_path):
     with pytest.warns(RuntimeWarning, match="interrupted after 5 "):
         GreedyCDL(**kwargs, callback=interrupt_at(5), checkpoint=fname).fit(X)
     resumed = GreedyCDL(**kwargs).fit(X, resume=fname)
-    np.testing.assert_array_equal(resumed.uv_hat_, reference.uv_hat_)
-    np.testing.assert_array_equal(resumed.pobj_, reference.pobj_)
-    assert resumed.revived_ == reference.revived_
+    assert_same_fit(resumed, reference)
 
 
 def test_ctrl_c_during_a_revival_try_checkpoints_a_consistent_state(
@@ -514,9 +519,7 @@ def test_ctrl_c_during_a_revival_try_checkpoints_a_consistent_state(
         BatchCDL(**kwargs, checkpoint=fname).fit(X)
     monkeypatch.setattr(LocalEncoder, "compute_z", compute_z)
     resumed = BatchCDL(**kwargs).fit(X, resume=fname)
-    np.testing.assert_array_equal(resumed.uv_hat_, reference.uv_hat_)
-    np.testing.assert_array_equal(resumed.pobj_, reference.pobj_)
-    assert resumed.revived_ == reference.revived_
+    assert_same_fit(resumed, reference)
 
 
 def test_ctrl_c_during_a_distributed_try_puts_the_workers_back(
