@@ -15,7 +15,7 @@ from cdl.io.scaling import apply_type_scalings, compute_type_scalings
 from data_fetchers import fif_kind, load_recording
 
 #: How ``cdl fit`` reads a recording unless told otherwise. ``l_freq='auto'``
-#: is a 1 Hz high-pass for a continuous recording and none for epochs (too
+#: is a 3 Hz high-pass for a continuous recording and none for epochs (too
 #: short for it); ``scaling`` is a method of :mod:`cdl.io.scaling`;
 #: ``compensation`` a CTF grade (None: the file's).
 LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq="auto", h_freq=40.,
@@ -24,7 +24,7 @@ LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq="auto", h_freq=40.,
 
 # 3-40 Hz found blinks, alpha and mu atoms on the EEGBCI runs where 1 Hz-none
 # (and 2-45 Hz) gave slow frontal waves only (benchmarks/bench_inits.py
-# --settings physiology; see README, "CLI defaults").
+# --settings physiology; see README, "Atoms you can trust").
 _AUTO_L_FREQ = 3.
 
 
