@@ -9,6 +9,8 @@ from cdl.io.channels import compensation_grade, pick_channels, set_compensation
 from cdl.utils.log import logger, verbose, warn
 from cdl.utils.validation import check_option
 
+from ._reference import apply_reference
+
 _SCALINGS = (None, "per_channel", "global")
 # Annotations MNE writes at the junction of concatenated recordings.
 _BOUNDARIES = ("EDGE boundary", "BAD boundary")
@@ -73,8 +75,8 @@ class Recording:
 
 @verbose
 def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None,
-               notch=None, l_freq=None, h_freq=None, sfreq=None, event_id=None,
-               stim_channel=None, n_splits=None, trial_duration=None,
+               reference=None, notch=None, l_freq=None, h_freq=None, sfreq=None,
+               event_id=None, stim_channel=None, n_splits=None, trial_duration=None,
                split_at_boundaries=True, scaling=None, compensation=None,
                keep_raw=True, copy=True, n_jobs=None, verbose=None):
     """Turn an MNE Raw into a :class:`Recording`, in a fixed order of steps.
@@ -103,6 +105,12 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         Drop a channel when its standard deviation is below ``reject_flat``
         times the median standard deviation of the channels of its type
         (e.g. ``1e-3`` drops disconnected electrodes). None: no check.
+    reference : None | 'average' | str | list of str
+        EEG reference: None keeps the recording's; ``'average'`` subtracts
+        the mean of the EEG channels kept (skipped, with a warning, with
+        fewer than 3); channel name(s) subtract their mean. Only EEG
+        channels change; an average-reference projector in the file is
+        replaced. ``preprocessing['reference']`` records what was applied.
     notch : float | list of float | None
         Line-noise frequencies (Hz) removed by :meth:`mne.io.Raw.notch_filter`.
     l_freq, h_freq : float | None
@@ -169,6 +177,7 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         raw.pick(pick_channels(raw.info, picks, exclude=()), verbose=False)
     record["picks"] = _plain(picks)
     record["dropped_channels"] = _drop_channels(raw, bads, drop_bads, reject_flat)
+    record["reference"] = apply_reference(raw, reference)
 
     if notch is not None:
         notch = np.atleast_1d(np.asarray(notch, dtype=float))

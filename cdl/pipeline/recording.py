@@ -16,15 +16,17 @@ from data_fetchers import fif_kind, load_recording
 
 #: How ``cdl fit`` reads a recording unless told otherwise. ``l_freq='auto'``
 #: is a 3 Hz high-pass for a continuous recording and none for epochs (too
-#: short for it); ``scaling`` is a method of :mod:`cdl.io.scaling`;
-#: ``compensation`` a CTF grade (None: the file's).
-LOAD_DEFAULTS = dict(picks="data", notch=None, l_freq="auto", h_freq=40.,
-                     sfreq=None, montage="auto", scaling="std",
-                     compensation=None)
+#: short for it); ``reference='average'`` re-references the EEG channels to
+#: their mean (MEG untouched); ``scaling`` is a method of
+#: :mod:`cdl.io.scaling`; ``compensation`` a CTF grade (None: the file's).
+LOAD_DEFAULTS = dict(picks="data", reference="average", notch=None,
+                     l_freq="auto", h_freq=40., sfreq=None, montage="auto",
+                     scaling="std", compensation=None)
 
-# 3-40 Hz found blinks, alpha and mu atoms on the EEGBCI runs where 1 Hz-none
-# (and 2-45 Hz) gave slow frontal waves only (benchmarks/bench_inits.py
-# --settings physiology; see README, "Atoms you can trust").
+# 3-40 Hz found blink and alpha atoms in every EEGBCI run tried (average
+# reference) where 1 Hz-none (and 2-45 Hz) gave slow frontal waves only
+# (benchmarks/bench_inits.py --settings physiology; see README, "Atoms you
+# can trust").
 _AUTO_L_FREQ = 3.
 
 
@@ -40,7 +42,7 @@ def load_for_cdl(path, scalings=None, **load_options):
         Factor of each channel type (e.g. a model's ``scalings_``); None
         computes them with the ``scaling`` option.
     **load_options
-        ``picks, notch, l_freq, h_freq, sfreq, montage, scaling,
+        ``picks, reference, notch, l_freq, h_freq, sfreq, montage, scaling,
         compensation`` (defaults in :data:`LOAD_DEFAULTS`).
 
     Returns
@@ -135,6 +137,8 @@ def load_like_model(model, metadata, path):
 
     options = {k: v for k, v in metadata.get("load_options", {}).items()
                if k in LOAD_DEFAULTS}
+    # Models saved before the reference option read EEG as recorded.
+    options.setdefault("reference", None)
     options["compensation"] = metadata.get("compensation_grade")
     scalings = getattr(model, "scalings_", None)
     if scalings is None and metadata.get("scale"):  # files of older versions
