@@ -28,14 +28,17 @@ Settings (``--settings``):
     EEGBCI S001R03-R10 (``--data``, default ``../shared/data/eegbci`` or
     ``CDL_DATA_EEGBCI``), band-passed (``--band``, default 2-45 Hz) with MNE,
     divided by its std; ``--eeg-atoms`` atoms (8) of ``--atom-duration`` s
-    (0.5), reg ``--eeg-reg`` (0.2), ``--eeg-iter`` iterations (30). Prints,
+    (0.5), reg ``--eeg-reg`` (0.2), ``--eeg-iter`` iterations (30);
+    ``--reference average`` re-references the EEG to the average first
+    (default ``none``: as recorded, as these figures were measured). Prints,
     per atom of the first random state, the top channels, peak frequency,
     occurrences and label of :func:`cdl.model.diagnostics.describe_atoms`.
 ``physiology``
     For the CLI defaults: each configuration of ``--grid``
     (``l_freq:h_freq:n_atoms:atom_s:reg``) on the ``--runs``, with the first
     init and seed, revival on; counts the runs where some atom (with at least
-    5 occurrences) is labelled blink-like, alpha or mu.
+    5 occurrences) is labelled blink-like, alpha or mu, and gives the median
+    |correlation| of two atoms' spatial patterns (``--reference`` as above).
 
 ``--alphacsc`` also fits alphacsc 0.4.1 (``make bench-peers``) from the same
 initial dictionary (our ``init_dictionary`` for that init and seed) on the
@@ -126,16 +129,25 @@ def battery_problem(case, seed, n_channels=32, n_times_atom=32, n_events=30,
     return X[None], u, v
 
 
-def eeg_problem(run, data, band):
+def eeg_problem(run, data, band, reference=None):
     fname = Path(data) / f"S001R{run:02d}.edf"
     if not fname.exists():
         return None
     import mne
     raw = mne.io.read_raw_edf(fname, preload=True, verbose=False)
     mne.datasets.eegbci.standardize(raw)
+    if reference == "average":
+        raw.set_eeg_reference("average", projection=False, verbose=False)
     raw.filter(band[0], band[1] if band[1] > 0 else None, verbose=False)
     X = raw.get_data()[None]
     return X / X.std(), raw.info
+
+
+def pattern_similarity(u):
+    """Median |correlation| of the spatial patterns of two atoms: near 1 when
+    one pattern (e.g. a common mode of all electrodes) dominates every atom."""
+    corr = np.abs(np.corrcoef(u))
+    return float(np.median(corr[np.triu_indices(len(u), 1)]))
 
 
 # -- one fit -----------------------------------------------------------------------
@@ -153,6 +165,7 @@ def fit_one(X, n_atoms, n_times_atom, reg, init, seed, revive, n_iter=None,
                        min_occurrences=DEAD)
     return model, dict(
         seconds=seconds, dead=len(flags["rare"]), duplicates=len(flags["duplicates"]),
+        u_corr=pattern_similarity(model.u_hat_),
         objective=float(model.pobj_[-1]), n_iter=int(model.n_iter_),
         n_revived=sum(r["accepted"] for r in getattr(model, "revived_", [])),
         n_tried=len(getattr(model, "revived_", [])))
@@ -219,7 +232,7 @@ class _as_model:
 
 def run_eeg(args, rows):
     for run in args.runs:
-        problem = eeg_problem(run, args.data, args.band)
+        problem = eeg_problem(run, args.data, args.band, args.reference)
         if problem is None:
             print(f"S001R{run:02d}.edf not found in {args.data}: skipped.")
             continue
@@ -270,10 +283,11 @@ def run_physiology(args, rows):
             for item in args.grid.split(",")]
     table = []
     for l_freq, h_freq, n_atoms, duration, reg in grid:
-        found = dict(blink=0, alpha=0, mu=0, dead=0, dup=0, fits=0)
+        found = dict(blink=0, alpha=0, mu=0, dead=0, dup=0, fits=0, u_corr=[])
         labels_all = []
         for run in args.runs:
-            problem = eeg_problem(run, args.data, (l_freq, h_freq))
+            problem = eeg_problem(run, args.data, (l_freq, h_freq),
+                                  args.reference)
             if problem is None:
                 continue
             X, info = problem
@@ -288,6 +302,7 @@ def run_physiology(args, rows):
             found["mu"] += any(lab.startswith("mu") for lab in labels)
             found["dead"] += res["dead"]
             found["dup"] += res["duplicates"]
+            found["u_corr"].append(res["u_corr"])
             found["fits"] += 1
             labels_all.append(f"R{run:02d}: " + "; ".join(
                 f"{r['label']} {r['peak_hz']:.0f}Hz {r['top_channels'][0]}"
@@ -302,11 +317,14 @@ def run_physiology(args, rows):
         n = found["fits"]
         table.append([band, str(n_atoms), f"{duration:g}",
                       f"{reg:g}", f"{found['blink']}/{n}", f"{found['alpha']}/{n}",
-                      f"{found['mu']}/{n}", str(found["dead"]), str(found["dup"])])
+                      f"{found['mu']}/{n}", str(found["dead"]), str(found["dup"]),
+                      f"{np.median(found['u_corr']):.2f}"])
     print_table(f"Runs with a blink-like / alpha / mu atom (init {args.inits[0]}, "
-                f"seed {args.seeds[0]}, {args.eeg_iter} iterations)",
+                f"seed {args.seeds[0]}, {args.eeg_iter} iterations, reference "
+                f"{args.reference}; |corr u|: median over runs of the median "
+                f"|corr| of two atoms' spatial patterns)",
                 ["band Hz", "atoms", "atom s", "reg", "blink", "alpha", "mu",
-                 "dead", "dup pairs"], table)
+                 "dead", "dup pairs", "|corr u|"], table)
 
 
 def _describe(model, info, title):
@@ -384,6 +402,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=_int_list, default=_int_list("3-10"))
     parser.add_argument("--band", type=lambda s: tuple(float(x) for x in s.split(",")),
                         default=(2., 45.))
+    parser.add_argument("--reference", choices=("none", "average"), default="none",
+                        help="eeg, physiology: EEG reference (none: as recorded)")
     parser.add_argument("--eeg-atoms", type=int, default=8)
     parser.add_argument("--atom-duration", type=float, default=0.5)
     parser.add_argument("--eeg-reg", type=float, default=0.2)

@@ -222,7 +222,8 @@ def test_subprocess_exit_codes_and_help(fitted_dir, run3, tmp_path):
     for text in ("--n-atoms N           number of atoms (default: 16)",
                  "atom length in seconds (default: 0.5)", "--backend {local,mpi}",
                  "--l-freq HZ", "(default: auto)", "'auto': 3 Hz",
-                 "(default: 40.0)", "(default: 0.15)", "--no-revival",
+                 "(default: 40.0)", "(default: 0.1)", "--no-revival",
+                 "--reference REF", "(default: average)",
                  "--picks NAMES", "--out DIR", "--overwrite",
                  "--scaling {std,noise,global}"):
         assert " ".join(text.split()) in " ".join(result.stdout.split()), text

@@ -103,7 +103,7 @@ def check_fit_settings(recording, n_atoms, atom_duration, reg):
     return n_times_atom
 
 
-def fit_recording(recording, n_atoms=16, atom_duration=0.5, reg=0.15, n_iter=30,
+def fit_recording(recording, n_atoms=16, atom_duration=0.5, reg=0.1, n_iter=30,
                   random_state=0, backend=None, n_workers=None, revive_atoms=True,
                   verbose=True):
     """Fit a BatchCDL on a preprocessed recording.

@@ -25,6 +25,10 @@ from cdl.report import atom_features
 from cdl.viz import plot_atoms
 from data_fetchers import load_eegbci
 
+# EEG as recorded (no average reference): blinks then stay on the frontal
+# channels, and the removal below can be read channel by channel (with an
+# average reference each channel also holds minus the blinks' share of the
+# average, e.g. a third of the variance at Oz would be removed).
 recording = load_eegbci(1, 3, l_freq=1., scaling="global")
 raw, sfreq = recording.raw, recording.sfreq
 model = BatchCDL(n_atoms=6, n_times_atom=int(0.5 * sfreq), reg=0.2, n_iter=20,

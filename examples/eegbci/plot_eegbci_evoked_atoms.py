@@ -28,7 +28,8 @@ from cdl.report import atom_features
 from cdl.viz import plot_atom_evoked, plot_atoms
 from data_fetchers import load_eegbci
 
-recording = load_eegbci(1, [3, 4, 7, 8], l_freq=1., h_freq=30.)
+recording = load_eegbci(1, [3, 4, 7, 8], reference="average", l_freq=1.,
+                        h_freq=30.)
 raw = recording.raw  # preprocessed, continuous, in volts
 events, event_id = mne.events_from_annotations(raw, event_id=dict(T1=2, T2=3),
                                                verbose=False)
