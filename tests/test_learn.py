@@ -49,3 +49,13 @@ def test_regularisation_policies(X, lmbd_max):
         assert np.all(np.abs(model.reg_ - expected) < 0.5 * expected)
     else:
         assert np.all(model.reg_ == model.reg_[0]) and model.reg_[0] > 0
+
+
+def test_online_eps_rule_looks_at_both_steps():
+    from cdl.learn.loop import _converged
+
+    d_step_undid_z_step = [10., 9., 8., 7., 8.5]
+    assert _converged(d_step_undid_z_step, 1e-10, False)  # batch: net increase
+    assert not _converged(d_step_undid_z_step, 1e-10, False, online=True)
+    assert _converged([10., 9., 8., 8., 8.], 1e-10, False, online=True)
+    assert not _converged([10., 9., 8., 7.5, 8.], 1e-10, False, online=True)

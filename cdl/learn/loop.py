@@ -58,7 +58,9 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         iteration.
     eps : float
         Stop when an iteration decreases the objective by less than
-        ``eps`` times its value.
+        ``eps`` times its value (online learning: when neither its z-step
+        nor its d-step does, as a d-step on a batch of trials may increase
+        the objective of all trials).
     window : ndarray of shape (n_times_atom,) | None
         Taper applied to the waveforms.
     batch_size : int | None
@@ -214,7 +216,7 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                 (callback is not None and callback(encoder.X, D,
                                                    LazyActivations(encoder), pobj))
                 or (_converged(pobj, eps, greedy and (ii + 1) <= max(
-                    [i for i, n in add_at.items() if n > 0] or [0]))
+                    [i for i, n in add_at.items() if n > 0] or [0]), online)
                     and (reviver is None or ii + 1 >= n_iter
                          or not reviver.pending(encoder, D, ii + 1, pobj))))
             boundary["stopped"] = stopped
@@ -262,9 +264,15 @@ def _restore(encoder, state, window, random_state):
             int(state["n_iter"]), bool(state["stopped"]))
 
 
-def _converged(pobj, eps, atoms_pending):
+def _converged(pobj, eps, atoms_pending, online=False):
     if atoms_pending or len(pobj) < 5:
         return False
+    if online:
+        # The d-step of a batch of trials may increase the objective of all
+        # trials: stop when neither step decreases it by eps (as alphacsc),
+        # not on the first iteration whose d-step undid its z-step's gain.
+        return max(pobj[-3] - pobj[-2], pobj[-2] - pobj[-1]) \
+            < eps * abs(pobj[-1])
     decrease = pobj[-3] - pobj[-1]
     return decrease < eps * abs(pobj[-1])
 
