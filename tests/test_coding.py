@@ -172,3 +172,41 @@ def test_float32_with_tol_below_rounding_converges():
     assert max(info["n_iter"]) < 100000
     _, info64 = sparse_encode(X, uv, reg, tol=1e-10, return_info=True)
     assert abs(info["objective"] - info64["objective"]) < 1e-5 * info64["objective"]
+
+
+def test_min_decrease_stops_coordinate_descent_after_a_block():
+    """``min_decrease`` (the learning loop's inexact z-steps): the descent
+    also stops after the first block of CHECK_EVERY sweeps that lowers the
+    objective by less than it; the updates are those of the exact descent."""
+    from cdl.coding.encode import _sparse_encode
+    from cdl.coding.solvers import CHECK_EVERY
+    from cdl.simulate import simulate_data
+    X, u, v, _ = simulate_data(n_trials=2, n_channels=5, n_times=1200, n_atoms=3,
+                               n_times_atom=32, random_state=0)
+    uv = np.concatenate([u, v], axis=1)
+    reg = np.full(3, 0.1 * objective.lambda_max(X, uv))
+    kwargs = dict(tol=1e-6, max_iter=2000)
+    exact, info = _sparse_encode(X, uv, reg, **kwargs)
+    assert min(info["n_iter"]) > CHECK_EVERY and info["n_stopped_early"] == 0
+    # A zero threshold never stops a descent that still decreases.
+    same, info_0 = _sparse_encode(X, uv, reg, min_decrease=0., **kwargs)
+    np.testing.assert_array_equal(same, exact)
+    assert info_0["n_iter"] == info["n_iter"]
+    # A huge one stops after the first block, above the exact objective, with
+    # the updates of the first CHECK_EVERY sweeps of the exact descent.
+    early, info_big = _sparse_encode(X, uv, reg, min_decrease=1e30, **kwargs)
+    assert info_big["n_iter"] == [CHECK_EVERY] * len(X)
+    assert info_big["n_stopped_early"] == len(X)
+    assert info["objective"] < info_big["objective"]
+    first, _ = _sparse_encode(X, uv, reg, tol=kwargs["tol"], max_iter=CHECK_EVERY)
+    np.testing.assert_array_equal(early, first)
+    # A threshold between the two stops in between.
+    _, info_mid = _sparse_encode(X, uv, reg, min_decrease=1e-3 * (
+        info_big["objective"] - info["objective"]), **kwargs)
+    assert all(CHECK_EVERY < a <= b for a, b in zip(info_mid["n_iter"],
+                                                    info["n_iter"]))
+    # float32: its objective is too coarse to compare, the rule is off.
+    X32, uv32 = X.astype(np.float32), uv.astype(np.float32)
+    np.testing.assert_array_equal(
+        _sparse_encode(X32, uv32, reg, min_decrease=1e30, **kwargs)[0],
+        _sparse_encode(X32, uv32, reg, **kwargs)[0])

@@ -170,11 +170,16 @@ def check_n_times_atom(n_times_atom, n_times):
 
 def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
                    positive=True, stop="tol", n_jobs=1, seg_len=None,
-                   freeze_support=False, DtD=None, scales=None, sq_norms=None):
+                   freeze_support=False, DtD=None, scales=None, sq_norms=None,
+                   min_decrease=None):
     """Encode checked inputs (no validation); returns ``(z, info)``.
 
     ``scales``, ``sq_norms``: ``np.std`` and ``sum X ** 2`` of each trial, if
-    the caller keeps them (computed here otherwise).
+    the caller keeps them (computed here otherwise). ``min_decrease``
+    (float64 coordinate descent only; the learning loop's inexact z-steps,
+    see :mod:`cdl.learn.precision`): each trial's descent also stops after the
+    first block of ``CHECK_EVERY`` sweeps that decreases its objective by less
+    than this value.
     """
     n_trials, n_channels, _ = X.shape
     n_times_atom = get_n_times_atom(D, n_channels)
@@ -182,7 +187,7 @@ def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
         DtD = compute_DtD(D, n_channels)
     kwargs = dict(solver=solver, tol=tol, max_iter=max_iter, positive=positive,
                   stop=stop, seg_len=seg_len or 2 * n_times_atom,
-                  freeze_support=freeze_support)
+                  freeze_support=freeze_support, min_decrease=min_decrease)
     z0s = [None] * n_trials if z0 is None else list(z0)
     scales = [None] * n_trials if scales is None else list(scales)
     sq_norms = [None] * n_trials if sq_norms is None else list(sq_norms)
@@ -203,14 +208,16 @@ def _sparse_encode(X, D, reg, solver="lgcd", z0=None, tol=1e-3, max_iter=1000,
                 n_updates=int(sum(i["n_updates"] for i in infos)),
                 time=float(sum(i["time"] for i in infos)),
                 objective=float(sum(i["objective"] for i in infos)),
-                duality_gap=float(sum(i["duality_gap"] for i in infos)))
+                duality_gap=float(sum(i["duality_gap"] for i in infos)),
+                n_stopped_early=int(sum(i["stopped_early"] for i in infos)))
     logger.debug("z-step %s: objective %.6e, gap %.2e, %.3f s", solver,
                  info["objective"], info["duality_gap"], info["time"])
     return z, info
 
 
 def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
-                  seg_len, freeze_support, scale=None, sq_norm=None):
+                  seg_len, freeze_support, scale=None, sq_norm=None,
+                  min_decrease=None):
     """Solve the problem of one trial; returns ``(z, info)``."""
     t_start = time.perf_counter()
     n_channels, n_times = X_n.shape
@@ -223,7 +230,8 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
     if solver == "gcd":
         seg_len = n_times_valid
     reg_k = reg_as(reg, X_n.dtype, DtD)
-    state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len, XtX=sq_norm)
+    state = dict(z=z, DtD=DtD, frozen=frozen, seg_len=seg_len, XtX=sq_norm,
+                 min_decrease=min_decrease)
     # Changes of z are compared with tol times the scale of the signal (as in
     # alphacsc), so that tol means the same for data in volts or in units.
     scale = float(np.std(X_n)) if scale is None else scale
@@ -240,12 +248,14 @@ def _encode_trial(X_n, D, DtD, reg, z0, solver, tol, max_iter, positive, stop,
                                                           positive)
         else:
             objective, gap = primal_and_gap(X_n, state["z"], D, reg_k, positive)
-        if stop == "tol" or gap <= tol * max(objective, np.finfo(float).tiny) \
+        if stop == "tol" or state.get("stopped_early") \
+                or gap <= tol * max(objective, np.finfo(float).tiny) \
                 or n_iter >= max_iter or inner_tol < 1e-14 * max(scale, 1e-300):
             break
         inner_tol /= 10.
     return state["z"], dict(n_iter=n_iter, n_updates=n_updates, objective=objective,
-                            duality_gap=gap, time=time.perf_counter() - t_start)
+                            duality_gap=gap, time=time.perf_counter() - t_start,
+                            stopped_early=bool(state.get("stopped_early")))
 
 
 def reg_as(reg, dtype, DtD=None):

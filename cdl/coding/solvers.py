@@ -12,6 +12,11 @@ from cdl.model.objective import correlate
 SWEEP_BUDGET = 2 ** 22
 
 
+#: With ``min_decrease`` (inexact z-steps of the learning loop), the objective
+#: is checked after every block of this many sweeps.
+CHECK_EVERY = 10
+
+
 def coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
     """LGCD in compiled calls of a few sweeps each (interruptible by Ctrl-C).
 
@@ -19,6 +24,12 @@ def coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
     segment) persists across calls, so the calls give exactly the updates of
     one long call. Each call reads or writes about ``SWEEP_BUDGET``
     coordinates (whole sweeps: at least one).
+
+    With ``state['min_decrease']`` (a float, float64 problems only), the
+    descent also stops after the first block of ``CHECK_EVERY`` sweeps that
+    decreases the objective by less than that value
+    (:func:`coordinate_descent_objective` after each block: one compiled pass
+    over the state); ``state['stopped_early']`` says whether it did.
     """
     z = state["z"]
     if state.get("lgcd") is None:
@@ -28,14 +39,28 @@ def coordinate_descent(X_n, D, reg, state, tol, max_iter, positive):
         state["lgcd"] = lgcd_kernels.lgcd_init(
             state["DtX"], z, state["DtD"], reg, state["seg_len"], positive,
             state["frozen"], from_signal=True)
+    min_decrease = state.get("min_decrease")
+    if X_n.dtype != np.float64:
+        min_decrease = None  # the float32 objective is too coarse to compare
+    block = max_iter if min_decrease is None else CHECK_EVERY
+    previous = None if min_decrease is None else \
+        coordinate_descent_objective(X_n, reg, state, positive)[0]
+    state["stopped_early"] = False
     n_sweeps = n_updates = 0
     while n_sweeps < max_iter:
         n_s, n_u, max_change = lgcd_kernels.lgcd_run(
-            state["lgcd"], tol, max_iter - n_sweeps, SWEEP_BUDGET)
+            state["lgcd"], tol, min(block - n_sweeps % block, max_iter - n_sweeps),
+            SWEEP_BUDGET)
         n_sweeps += n_s
         n_updates += n_u
         if max_change <= tol or n_s == 0:
             break
+        if min_decrease is not None and n_sweeps % block == 0:
+            current = coordinate_descent_objective(X_n, reg, state, positive)[0]
+            if previous - current < min_decrease:
+                state["stopped_early"] = True
+                break
+            previous = current
     lgcd_kernels.lgcd_result(state["lgcd"], z)
     return n_sweeps, n_updates
 
