@@ -71,9 +71,16 @@ class _BaseCDL(ParamsMixin):
         return window
 
     def _solver_z_kwargs(self):
+        """``tol``, ``max_iter`` and the solver options of every z-step."""
         kwargs = dict(tol=1e-3, max_iter=1000)
         kwargs.update(self.solver_z_kwargs or {})
+        kwargs.pop("inexact", None)  # of the learning loop, not of the solver
         return kwargs
+
+    def _inexact_z(self):
+        """Whether the z-steps of learning are inexact (``solver_z_kwargs``'s
+        ``inexact``, see :mod:`cdl.learn.precision`)."""
+        return bool((self.solver_z_kwargs or {}).get("inexact", True))
 
     def _learning_schedule(self, rng):
         """Keyword arguments of the learning loop specific to this estimator."""

@@ -63,8 +63,9 @@ def validate_params(est, X):
                              f"{est.unbiased_z_hat!r}.")
 
 
-SOLVER_Z_KWARGS = ("tol", "max_iter", "seg_len")
-DICOD_Z_KWARGS = ("tol", "max_iter", "strategy", "soft_lock", "timeout")
+SOLVER_Z_KWARGS = ("tol", "max_iter", "seg_len", "inexact")
+DICOD_Z_KWARGS = ("tol", "max_iter", "strategy", "soft_lock", "timeout",
+                  "inexact")
 SOLVER_D_KWARGS = ("tol", "max_iter")
 
 
@@ -107,5 +108,7 @@ def check_solver_kwargs(est):
             check_int(f"{name}['max_iter']", value["max_iter"], min_value=1)
         if value.get("seg_len") is not None:
             check_int(f"{name}['seg_len']", value["seg_len"], min_value=1)
+        if "inexact" in value:
+            check_bool(f"{name}['inexact']", value["inexact"])
         if value.get("timeout") is not None:
             check_scalar(f"{name}['timeout']", value["timeout"], min_value=0.)

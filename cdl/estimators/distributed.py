@@ -24,7 +24,9 @@ class DiCoDiLe(BatchCDL):
         else one per CPU core).
     solver_z_kwargs : dict | None
         ``tol`` (default 1e-3), ``max_iter`` (default 1000), ``strategy``,
-        ``soft_lock`` and ``timeout`` (see :func:`dicod.dicod`).
+        ``soft_lock`` and ``timeout`` (see :func:`dicod.dicod`); ``inexact``
+        is accepted for the other solvers' sake and changes nothing: DICOD
+        z-steps stop on ``tol`` and ``max_iter`` only.
     %(unbiased_z_hat)s
     %(solver_d)s
     %(solver_d_kwargs)s

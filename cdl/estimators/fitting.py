@@ -150,7 +150,8 @@ def fit_estimator(est, X, resume=None, picks=None):
             window=window, callback=est.callback, random_state=rng,
             checkpoint=checkpoint_writer(est, meta),
             checkpoint_every=est.checkpoint_every, state=state,
-            reviver=make_reviver(est, window), **est._learning_schedule(rng))
+            reviver=make_reviver(est, window), inexact_z=est._inexact_z(),
+            **est._learning_schedule(rng))
         z_hat = encoder.get_z_hat()
     set_fitted(est, apply_window(result["D"], window, n_channels), z_hat,
                result, info, X)

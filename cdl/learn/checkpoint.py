@@ -103,6 +103,9 @@ def write_checkpoint(fname, state, meta):
                    cached_gaussian=float(cached))
     if state.get("stats") is not None:
         arrays["ztz"], arrays["ztX"] = (np.asarray(a) for a in state["stats"])
+    if state.get("unfinished") is not None:  # a last z-step cut (inexact)
+        arrays["unfinished_D"], arrays["unfinished_reg"] = (
+            np.asarray(a) for a in state["unfinished"])
     header = dict(format=FORMAT, format_version=FORMAT_VERSION,
                   z_shape=[int(s) for s in z.shape], z_dtype=z.dtype.str,
                   n_iter=int(state["n_iter"]), reg_scale=float(state["reg_scale"]),
@@ -151,10 +154,13 @@ def read_checkpoint(fname):
         rng["name"], arrays["rng_keys"], rng["pos"], rng["has_gauss"],
         rng["cached_gaussian"])
     stats = (arrays["ztz"], arrays["ztX"]) if "ztz" in arrays else None
+    unfinished = (arrays["unfinished_D"], arrays["unfinished_reg"]) \
+        if "unfinished_D" in arrays else None
     state = dict(D=arrays["D"], z=z, pobj=list(arrays["pobj"]),
                  times=list(arrays["times"]), n_iter=header["n_iter"],
                  reg_scale=header["reg_scale"], stopped=header["stopped"],
-                 rng_state=rng_state, stats=stats, revival=header.get("revival"))
+                 rng_state=rng_state, stats=stats, revival=header.get("revival"),
+                 unfinished=unfinished)
     return state, header["meta"]
 
 

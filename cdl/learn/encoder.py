@@ -43,6 +43,8 @@ class Encoder(ABC):
 
     #: What the learning loop asks after each change (see :meth:`track`).
     tracked = dict(cost=False, lambda_max=False, usage=False)
+    #: Inexact z-steps (see :meth:`set_min_decrease`); None: exact.
+    min_decrease = None
 
     def __enter__(self):
         return self
@@ -99,6 +101,23 @@ class Encoder(ABC):
             Absolute regularisation of each atom.
         """
         self.reg = np.asarray(reg, dtype=float)
+
+    def set_min_decrease(self, min_decrease):
+        """Set how precisely the next z-steps are solved (inexact z-steps).
+
+        The learning loop calls it before each z-step when its z-steps are
+        inexact (see :mod:`cdl.learn.precision`). An encoder that supports
+        them stops its z-step, besides its ``tol`` and ``max_iter``, once a
+        block of sweeps decreases the objective of the encoded trials by less
+        than ``min_decrease``; the others ignore it (exact z-steps).
+
+        Parameters
+        ----------
+        min_decrease : float | None
+            Decrease of the objective (all encoded trials together); None:
+            exact z-steps.
+        """
+        self.min_decrease = None if min_decrease is None else float(min_decrease)
 
     @abstractmethod
     def set_z(self, z):

@@ -30,6 +30,8 @@ class LocalEncoder(Encoder):
         z-solver name (see :func:`cdl.sparse_encode`).
     solver_kwargs : dict
         ``tol``, ``max_iter`` and solver options passed to the z-step.
+        With ``solver='lgcd'`` or ``'gcd'`` the z-steps can be inexact (see
+        :meth:`set_min_decrease`, float64 only).
     positive : bool
         Non-negative activations.
     n_jobs : int
@@ -128,6 +130,10 @@ class LocalEncoder(Encoder):
         """
         idx = slice(None) if trials is None else trials
         kwargs = dict(self.solver_kwargs)
+        if self.min_decrease is not None and self.solver in ("lgcd", "gcd"):
+            # Inexact z-step (cdl.learn.precision): shared among the trials.
+            n_encoded = self.X.shape[0] if trials is None else len(trials)
+            kwargs["min_decrease"] = self.min_decrease / n_encoded
         z, info = _sparse_encode(
             self.X[idx], self.D, self.reg, solver=self.solver, z0=self._z[idx],
             positive=self.positive, n_jobs=self.n_jobs, DtD=self._DtD,

@@ -16,6 +16,7 @@ from cdl.utils.interrupt import is_interrupt, stop_process_workers
 from cdl.utils.log import logger, show_progress, warn
 
 from .encoder import LazyActivations
+from .precision import z_step_min_decrease
 
 #: How ``reg`` relates to lambda_max in :func:`learn_dictionary`.
 LMBD_MAX = ("fixed", "scaled", "per_atom", "shared")
@@ -36,7 +37,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                      eps=1e-10, window=None, batch_size=None, alpha=None,
                      batch_selection="random", new_atom=None, n_atoms=None,
                      callback=None, random_state=None, checkpoint=None,
-                     checkpoint_every=None, state=None, reviver=None):
+                     checkpoint_every=None, state=None, reviver=None,
+                     inexact_z=False):
     """Alternate z-steps and d-steps until the objective stops decreasing.
 
     Parameters
@@ -94,7 +96,9 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     state : dict | None
         Learning state to resume from, as given to ``checkpoint``: ``D``,
         ``z``, ``pobj``, ``times``, ``n_iter``, ``reg_scale``, ``stats``
-        (online: ``(ztz, ztX)`` or None), ``rng_state`` and ``stopped``. The
+        (online: ``(ztz, ztX)`` or None), ``rng_state``, ``stopped`` and
+        ``unfinished`` (``(D, reg)`` of the last z-step when the inexact rule
+        cut it, else None: it is finished when learning ends). The
         run then continues exactly as the run that wrote it would have; the
         encoder must have a ``set_z`` method.
     reviver : cdl.learn.revival.Reviver | None
@@ -104,6 +108,13 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         objective before it (see :mod:`cdl.learn.revival`). Learning does
         not stop on ``eps`` while an atom can still be tried. Its state
         (``revival``) is part of the learning state. None: no revival.
+    inexact_z : bool
+        Inexact z-steps: from the second iteration on, each z-step also stops
+        once a block of sweeps decreases the objective by less than a
+        fraction of the previous iteration's decrease (see
+        :mod:`cdl.learn.precision`; encoders that do not support it, and
+        online learning, solve exactly). False: every z-step stops on the
+        encoder's ``tol`` and ``max_iter`` only.
 
     Returns
     -------
@@ -163,8 +174,11 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                     reg_scale=float(reg_scale), stats=stats, stopped=stopped,
                     rng_state=None if random_state is None
                     else random_state.get_state(),
-                    revival=None if reviver is None else reviver.get_state())
+                    revival=None if reviver is None else reviver.get_state(),
+                    unfinished=unfinished)
 
+    # (D, reg) of the last z-step when the inexact rule cut it.
+    unfinished = None if state is None else state.get("unfinished")
     boundary = snapshot(stopped)
     interrupted, in_d_step = False, False
     progress = _progress(n_iter, n_done)
@@ -177,6 +191,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                 encoder.set_D(apply_window(D, window, n_channels))
                 stats = None
             encoder.set_reg(current_reg())
+            if inexact_z and not online:
+                encoder.set_min_decrease(z_step_min_decrease(pobj))
             trials = _select_trials(ii, n_trials, batch_size, batch_selection,
                                     random_state)
             t_start = time.perf_counter()
@@ -186,6 +202,8 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                 D, info, stats = reviver.z_step(encoder, D, ii, trials, pobj, stats,
                                                 set_dictionary, cost)
             in_d_step = True  # from here the activations are ahead of boundary
+            unfinished = (D.copy(), encoder.reg.copy()) \
+                if info.get("n_stopped_early", 0) else None
             times.append(time.perf_counter() - t_start)
             pobj.append(cost(info))
             l1 = info["l1"]  # of all trials: unchanged by the d-step
@@ -242,9 +260,37 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             checkpoint(dict(snapshot(stopped), z=encoder.get_z_hat()))
     finally:
         progress.close()
+    if unfinished is not None and not interrupted:
+        interrupted = _finish_z_step(encoder, D, unfinished, window, n_channels)
     return dict(D=D, reg=encoder.reg.copy(), pobj=np.array(pobj),
                 times=np.cumsum(times), n_iter=n_done, interrupted=interrupted,
                 revival_log=[] if reviver is None else list(reviver.log))
+
+
+def _finish_z_step(encoder, D, unfinished, window, n_channels):
+    """Run the last z-step, cut by the inexact rule, on to ``tol`` or
+    ``max_iter``: the activations are then those of an exact last z-step (as
+    precise as without inexact z-steps), on the dictionary and regularisation
+    of that z-step. After the last checkpoint, so that a longer fit resumed
+    from it goes on as an uninterrupted one. Returns whether Ctrl-C came
+    (the activations are then those of the cut z-step)."""
+    D_z, reg_z = unfinished
+    encoder.set_min_decrease(None)
+    encoder.set_D(apply_window(D_z, window, n_channels))
+    encoder.set_reg(reg_z)
+    try:
+        encoder.compute_z()
+    except (KeyboardInterrupt, SystemError) as err:
+        if not is_interrupt(err):
+            raise
+        stop_process_workers()
+        warn("Interrupted while the last z-step was finished: the activations "
+             "are those of the inexact z-step.")
+        return True
+    finally:
+        encoder.set_D(apply_window(D, window, n_channels))
+        encoder.set_reg(reg_z)
+    return False
 
 
 def _restore(encoder, state, window, random_state):

@@ -33,9 +33,19 @@ docdict["solver_z"] = """solver_z : 'lgcd' | 'gcd' | 'fista' | 'l-bfgs' | 'dicod
     workers that keep their piece of the signal (DiCoDiLe, see
     :mod:`dicod`), for long recordings."""
 docdict["solver_z_kwargs"] = """solver_z_kwargs : dict | None
-    ``tol`` (default 1e-3), ``max_iter`` (default 1000) and solver
-    options (``seg_len``; for 'dicod' ``strategy``, ``soft_lock``,
-    ``timeout``, see :func:`dicod.dicod`)."""
+    ``tol`` (default 1e-3), ``max_iter`` (default 1000), ``inexact``
+    (default True) and solver options (``seg_len``; for 'dicod'
+    ``strategy``, ``soft_lock``, ``timeout``, see :func:`dicod.dicod`).
+    ``tol`` and ``max_iter`` stop every z-step (those of ``transform``
+    and of the unbiased refit too). ``inexact``: inside learning, from the
+    second iteration on, each z-step also stops after the first block of
+    10 sweeps that lowers the objective by less than 1 % of what the
+    previous iteration gained, so that the z-steps tighten to ``tol`` as
+    learning converges, and the last z-step is finished to ``tol`` (see
+    :mod:`cdl.learn.precision`). It applies to batch and greedy learning
+    with 'lgcd' or 'gcd' in float64; online learning, ``chunk_len``,
+    'dicod' and float32 keep exact z-steps. False: every z-step runs to
+    ``tol`` or ``max_iter``, as before inexact z-steps existed."""
 docdict["unbiased_z_hat"] = """unbiased_z_hat : bool
     Refit the activations without penalty on their support after learning."""
 docdict["solver_d"] = (
