@@ -119,7 +119,7 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     replaced by the window of the signal that the model explains worst
     (its rank-1 approximation, normalised as the initial dictionaries),
     its activations reset; an off-centre atom (centre of energy of its
-    waveform 15% of its length or more from the middle) is moved to the
+    waveform 10% of its length or more from the middle) is moved to the
     middle, its activations moved the other way. A change is kept only if
     the objective after its z-step is not above the one before, so
     ``pobj_`` never increases; each atom is tried at most every 5
@@ -127,7 +127,7 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     on ``eps`` while an atom can still be tried. Deterministic; its state
     is part of the checkpoints. A dict changes the thresholds:
     ``min_occurrences`` (5), ``max_corr`` (0.9), ``cooldown`` (5),
-    ``max_attempts`` (None: ``2 * n_atoms``), ``centre`` (0.15; None: no
+    ``max_attempts`` (None: ``2 * n_atoms``), ``centre`` (0.1; None: no
     moves), ``swap`` (None: off; a relative decrease of the objective
     below which the least used atom is swapped for the largest residual
     window, kept only if it beats the plain z-step); see
