@@ -8,6 +8,7 @@ from cdl.model.diagnostics import (
     band_of,
     channel_region,
     describe_atoms,
+    dominant_pole,
     flag_atoms,
     label_atom,
 )
@@ -69,6 +70,27 @@ def test_labels_follow_the_documented_rules(u, v, label):
     described = label_atom(u, v, SFREQ, NAMES)
     assert described["label"] == label, described
     assert len(described["top_channels"]) == 5
+
+
+def test_label_reads_the_dominant_pole():
+    # Average-referenced occipital alpha: the occipital pole is the stronger,
+    # a weaker frontal pole of the other sign. Ranked by |u|, the top five
+    # channels would be O2, Fp1, Fp2, AF3 and one more occipital channel
+    # (frontal share 0.6: 'frontal alpha').
+    u = np.zeros(len(NAMES))
+    u[NAMES.index("O2")] = 1.
+    for ch in ("O1", "Oz", "PO3", "Iz"):
+        u[NAMES.index(ch)] = 0.8
+    for ch in ("Fp1", "Fp2", "AF3"):
+        u[NAMES.index(ch)] = -0.9
+    v = np.sin(2 * np.pi * 10 * T) * np.hanning(80)
+    for sign in (1, -1):  # the sign of an atom is arbitrary
+        described = label_atom(sign * u, sign * v, SFREQ, NAMES)
+        assert described["label"] == "alpha", described
+        assert described["top_channels"][0] == "O2"
+        assert set(described["top_channels"]) == {"O2", "O1", "Oz", "PO3", "Iz"}
+    np.testing.assert_array_equal(dominant_pole(-u, n_top=2),
+                                  [NAMES.index("O2"), NAMES.index("PO3")])
 
 
 def test_alpha_peak_frequency_is_reported():

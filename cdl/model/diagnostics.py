@@ -34,7 +34,13 @@ muscle-like       temporal (``T``, ``FT``, ``TP``) share >= 0.5 and peak
 ================  =======================================================
 
 The *share* of a region is the fraction of ``sum u_c ** 2`` over the
-:data:`N_TOP` (5) channels of largest ``|u_c|`` that falls in that region;
+:data:`N_TOP` (5) channels of the dominant pole that falls in that region;
+the dominant pole is the side (sign) of the pattern that holds the largest
+``|u_c|``, and its channels are those of largest ``u_c`` on that side. A
+pattern has two poles of opposite signs when the data are average-referenced
+(a frontal blink comes with a weaker occipital pole) or with magnetometers;
+ranking all channels by ``|u_c|`` mixed both poles, e.g. an occipital 7 Hz
+atom of an EEGBCI run was labelled ``frontal theta`` from O2, AF7, Fp1;
 the *peak* is the frequency of the largest power of the zero-mean waveform,
 zero-padded to 4 times its length (at least 256 samples). Bands
 (:data:`BANDS`): delta [0.5, 4), theta [4, 8), alpha [8, 13), beta [13, 30),
@@ -49,9 +55,9 @@ from .occurrences import MIN_OCCURRENCES, occurrence_counts
 from .similarity import MAX_CORR, duplicate_pairs
 
 __all__ = ["BANDS", "N_TOP", "band_of", "channel_region", "describe_atoms",
-           "flag_atoms", "label_atom"]
+           "dominant_pole", "flag_atoms", "label_atom"]
 
-#: Channels of largest ``|u|`` whose regions decide the label.
+#: Channels of the dominant pole whose regions decide the label.
 N_TOP = 5
 #: Share of the top channels' energy a region needs to name the atom.
 MIN_SHARE = 0.5
@@ -154,6 +160,27 @@ def _spectrum(v, sfreq):
     return np.fft.rfftfreq(n_fft, 1. / sfreq), power
 
 
+def dominant_pole(u, n_top=N_TOP):
+    """Channels of the dominant pole of a spatial pattern.
+
+    Parameters
+    ----------
+    u : ndarray of shape (n_channels,)
+        Spatial pattern.
+    n_top : int
+        Number of channels.
+
+    Returns
+    -------
+    channels : ndarray of int, shape (min(n_top, n_channels),)
+        The channels of largest ``s * u``, strongest first, where ``s`` is
+        the sign of the largest ``|u|`` (positive when ``u`` is zero).
+    """
+    u = np.asarray(u, dtype=float)
+    sign = -1. if u[np.argmax(np.abs(u))] < 0 else 1.
+    return np.argsort(-sign * u, kind="stable")[:n_top]
+
+
 def label_atom(u, v, sfreq, ch_names=None):
     """Descriptive label of one rank-1 atom (rules in the module doc).
 
@@ -173,13 +200,13 @@ def label_atom(u, v, sfreq, ch_names=None):
     description : dict
         ``label``, ``region`` (dominant region or 'mixed'), ``share`` (its
         share), ``peak_hz``, ``band``, ``harmonic`` (power ratio at twice the
-        peak) and ``top_channels`` (the :data:`N_TOP` channels by ``|u|``,
-        names or indices). ``label``, ``peak_hz``, ``band`` and
+        peak) and ``top_channels`` (the :data:`N_TOP` channels of the
+        dominant pole, strongest first, names or indices). ``label``, ``peak_hz``, ``band`` and
         ``harmonic`` are None without ``sfreq``.
     """
     u = np.asarray(u, dtype=float)
     names = [str(i) for i in range(len(u))] if ch_names is None else list(ch_names)
-    top = np.argsort(-np.abs(u), kind="stable")[:N_TOP]
+    top = dominant_pole(u)
     weights = u[top] ** 2
     total = weights.sum() or 1.
     shares = {}

@@ -4,6 +4,7 @@ from html import escape
 import numpy as np
 
 from cdl.io.channels import channel_types
+from cdl.model.diagnostics import dominant_pole
 from cdl.model.occurrences import find_occurrences
 from cdl.viz import waveform_spectrum
 
@@ -99,8 +100,9 @@ def atom_features(model, info=None, sfreq=None, n_top=3):
     sfreq : float | None
         Sampling rate (default from ``info``).
     n_top : int
-        Number of channels listed (per channel type when there are several),
-        by decreasing ``|u|``.
+        Number of channels listed (per channel type when there are several):
+        EEG channels of the dominant pole (the sign of the largest ``|u|``)
+        by decreasing ``|u|``, other types by decreasing ``|u|``.
 
     Returns
     -------
@@ -160,18 +162,28 @@ def atom_diagnostics(model, z=None, info=None):
 
 
 def _top_channels(u, names, types, n_top):
-    """The channels of largest ``|u|``, per channel type when there are several."""
+    """The strongest channels, per channel type when there are several: EEG
+    channels from the dominant pole (:func:`cdl.model.diagnostics.dominant_pole`,
+    as the labels), the others by ``|u|``."""
     if names is None:
-        return ", ".join(str(i) for i in np.argsort(-np.abs(u))[:n_top])
-    groups = list(dict.fromkeys(types.tolist()))
-    if len(groups) == 1:
-        return ", ".join(names[i] for i in np.argsort(-np.abs(u))[:n_top])
+        return ", ".join(str(i) for i in _strongest(u, None, n_top))
     parts = []
+    groups = list(dict.fromkeys(types.tolist()))
     for ch_type in groups:
         idx = np.flatnonzero(types == ch_type)
-        top = idx[np.argsort(-np.abs(u[idx]))[:n_top]]
+        top = idx[_strongest(u[idx], ch_type, n_top)]
         parts.append(f"{ch_type}: " + ", ".join(names[i] for i in top))
+    if len(groups) == 1:
+        return parts[0].split(": ", 1)[1]
     return "; ".join(parts)
+
+
+def _strongest(u, ch_type, n_top):
+    if ch_type == "eeg":
+        # With an average reference an EEG pattern has two poles of opposite
+        # signs; ranking by |u| would mix them.
+        return dominant_pole(u, n_top)
+    return np.argsort(-np.abs(u), kind="stable")[:n_top]
 
 
 def activation_counts(z, sfreq):
