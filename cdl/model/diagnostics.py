@@ -201,8 +201,8 @@ def label_atom(u, v, sfreq, ch_names=None):
         ``label``, ``region`` (dominant region or 'mixed'), ``share`` (its
         share), ``peak_hz``, ``band``, ``harmonic`` (power ratio at twice the
         peak) and ``top_channels`` (the :data:`N_TOP` channels of the
-        dominant pole, strongest first, names or indices). ``label``, ``peak_hz``, ``band`` and
-        ``harmonic`` are None without ``sfreq``.
+        dominant pole, strongest first, names or indices). ``label``,
+        ``peak_hz``, ``band`` and ``harmonic`` are None without ``sfreq``.
     """
     u = np.asarray(u, dtype=float)
     names = [str(i) for i in range(len(u))] if ch_names is None else list(ch_names)
