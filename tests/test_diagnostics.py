@@ -11,11 +11,12 @@ from cdl.model.diagnostics import (
     dominant_pole,
     flag_atoms,
     label_atom,
+    lateral_frontal_side,
 )
 
 SFREQ = 160.
 NAMES = ["Fp1", "Fp2", "AF3", "F3", "FC3", "C3", "C4", "CP3", "P3", "Pz", "PO3",
-         "O1", "O2", "Oz", "T7", "FT8", "TP7", "Iz"]
+         "O1", "O2", "Oz", "T7", "FT8", "TP7", "Iz", "F7", "AF7", "F8", "AF8"]
 
 
 @pytest.mark.parametrize("name, region", [
@@ -28,6 +29,15 @@ NAMES = ["Fp1", "Fp2", "AF3", "F3", "FC3", "C3", "C4", "CP3", "P3", "Pz", "PO3",
 ])
 def test_channel_region(name, region):
     assert channel_region(name) == region
+
+
+@pytest.mark.parametrize("name, side", [
+    ("F7", "left"), ("AF7", "left"), ("FT9", "left"), ("F8", "right"),
+    ("FT10", "right"), ("EEG AF8", "right"), ("Fp1", None), ("AF3", None),
+    ("Fz", None), ("F3", None), ("T7", None), ("FC7", None), ("MEG 0113", None),
+])
+def test_lateral_frontal_side(name, side):
+    assert lateral_frontal_side(name) == side
 
 
 def test_bands():
@@ -47,6 +57,10 @@ T = np.arange(80) / SFREQ  # 0.5 s atoms
 
 @pytest.mark.parametrize("u, v, label", [
     (_pattern("Fp1", "Fp2", "AF3"), np.hanning(80), "blink-like"),
+    # one side's lateral frontal channels: a horizontal eye movement
+    (_pattern("F8", "AF8", "FT8"), np.hanning(80), "eye-movement-like"),
+    # both sides at once is not
+    (_pattern("F7", "F8", "AF7", "AF8"), np.hanning(80), "blink-like"),
     (_pattern("O1", "O2", "Oz"), np.sin(2 * np.pi * 10 * T) * np.hanning(80),
      "alpha"),
     (_pattern("C3", "FC3", "CP3"), np.sin(2 * np.pi * 10 * T) * np.hanning(80),

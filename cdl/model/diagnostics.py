@@ -7,7 +7,8 @@ and the command line:
 - :func:`flag_atoms`: atoms with few occurrences and near-duplicate pairs
   (the rules that atom revival applies during learning,
   :mod:`cdl.learn.revival`, applied after fitting);
-- :func:`channel_region`: scalp region of a 10-20 / 10-10 channel name;
+- :func:`channel_region`: scalp region of a 10-20 / 10-10 channel name
+  (:func:`lateral_frontal_side`: the side of a lateral frontal one);
 - :func:`label_atom`: a label for one atom from the documented rules below,
   with the numbers it was taken from;
 - :func:`describe_atoms`: one row per atom, label, numbers and flags.
@@ -18,6 +19,10 @@ Labelling rules (:func:`label_atom`), checked in this order:
 label             rule
 ================  =======================================================
 line noise        peak within 1 Hz of 50 or 60 Hz
+eye-movement-like lateral frontal channels of one side (``AF``, ``F``,
+                  ``FT`` numbered 7 or more: F7, AF8, FT9...) share >= 0.5
+                  and peak < 4 Hz: where horizontal eye movements are
+                  strongest
 blink-like        frontal (``Fp``, ``AF``, ``F``) share >= 0.5 and peak
                   < 4 Hz
 alpha             occipital (``O``, ``PO``, ``I``) or parietal (``P``)
@@ -55,7 +60,7 @@ from .occurrences import MIN_OCCURRENCES, occurrence_counts
 from .similarity import MAX_CORR, duplicate_pairs
 
 __all__ = ["BANDS", "N_TOP", "band_of", "channel_region", "describe_atoms",
-           "dominant_pole", "flag_atoms", "label_atom"]
+           "dominant_pole", "flag_atoms", "label_atom", "lateral_frontal_side"]
 
 #: Channels of the dominant pole whose regions decide the label.
 N_TOP = 5
@@ -64,6 +69,8 @@ MIN_SHARE = 0.5
 #: Frequency bands of the labels, (name, low, high) in Hz.
 BANDS = (("delta", 0.5, 4.), ("theta", 4., 8.), ("alpha", 8., 13.),
          ("beta", 13., 30.), ("gamma", 30., np.inf))
+#: Prefixes of the lateral frontal channels (with a number of 7 or more).
+_LATERAL_FRONTAL = ("af", "f", "ft")
 # Longest prefix first: 'FC3' is central, 'F3' frontal.
 _REGIONS = (("Fp", "frontal"), ("AF", "frontal"), ("FT", "temporal"),
             ("FC", "central"), ("TP", "temporal"), ("CP", "central"),
@@ -125,15 +132,45 @@ def channel_region(name):
     region : 'frontal' | 'central' | 'parietal' | 'occipital' | 'temporal' | None
         None for a name that is not a 10-20 / 10-10 electrode.
     """
-    name = re.sub(r"^EEG[\s_-]*", "", str(name).strip(), flags=re.I).strip(".")
-    match = re.match(r"([A-Za-z]+?)(z|\d+)?$", name)
-    if not match:
-        return None
-    letters = match.group(1).lower()
+    letters, _ = _parse_name(name)
     for prefix, region in _REGIONS:
         if letters == prefix.lower():
             return region
     return None
+
+
+def lateral_frontal_side(name):
+    """Side of a lateral frontal or fronto-temporal 10-10 channel, or None.
+
+    ``'F7'``, ``'AF7'``, ``'FT9'`` -> 'left'; ``'F8'``, ``'FT10'`` ->
+    'right'; medial channels (``'Fp1'``, ``'AF3'``, ``'Fz'``) and other
+    regions -> None. Names are read as by :func:`channel_region`.
+
+    Parameters
+    ----------
+    name : str
+        Channel name.
+
+    Returns
+    -------
+    side : 'left' | 'right' | None
+    """
+    letters, number = _parse_name(name)
+    if letters not in _LATERAL_FRONTAL or number is None or number < 7:
+        return None
+    return "left" if number % 2 else "right"
+
+
+def _parse_name(name):
+    """(lower-case letters, electrode number or None) of a 10-20 name;
+    ('', None) when it is not one."""
+    name = re.sub(r"^EEG[\s_-]*", "", str(name).strip(), flags=re.I).strip(".")
+    match = re.match(r"([A-Za-z]+?)(z|\d+)?$", name)
+    if not match:
+        return "", None
+    suffix = match.group(2)
+    number = int(suffix) if suffix is not None and suffix.isdigit() else None
+    return match.group(1).lower(), number
 
 
 def band_of(freq):
@@ -218,6 +255,12 @@ def label_atom(u, v, sfreq, ch_names=None):
         else ("mixed", 0.)
     if share < MIN_SHARE:
         region = "mixed"
+    lateral = {}
+    for idx, w in zip(top, weights):
+        side = None if ch_names is None else lateral_frontal_side(names[idx])
+        if side is not None:
+            lateral[side] = lateral.get(side, 0.) + w / total
+    lateral_share = max(lateral.values(), default=0.)
     description = dict(label=None, region=region, share=float(share),
                        peak_hz=None, band=None, harmonic=None,
                        top_channels=[names[i] for i in top])
@@ -231,6 +274,8 @@ def label_atom(u, v, sfreq, ch_names=None):
     band = band_of(peak)
     if any(abs(peak - f) <= 1. for f in (50., 60.)):
         label = "line noise"
+    elif lateral_share >= MIN_SHARE and peak < 4.:
+        label = "eye-movement-like"
     elif region == "frontal" and peak < 4.:
         label = "blink-like"
     elif region in ("occipital", "parietal") and band == "alpha":

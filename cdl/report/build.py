@@ -129,6 +129,8 @@ _NO_AVERAGES = ("No recording was given: the atom-locked averages need the "
                 "recording the activations come from.")
 _LABEL_NOTE = ("<p><small>label: a description from where the atom is strongest "
                "and the peak of its spectrum (blink-like: frontal, below 4 Hz; "
+               "eye-movement-like: lateral frontal channels of one side, below "
+               "4 Hz; "
                "alpha: occipital or parietal, 8-13 Hz; mu: central, 8-13 Hz; "
                "rules in cdl.model.diagnostics), not a classification. flags: "
                "rare (fewer occurrences than atom revival's threshold, 5 by "
