@@ -53,7 +53,7 @@ alphacsc): see the user guide's "Speed, measured" page.
 RHO = 1e-2
 
 
-def z_step_min_decrease(pobj, rho=RHO):
+def z_step_min_decrease(pobj, rho=None):
     """The decrease of the objective over a block of sweeps below which the
     next z-step stops (all encoded trials together), or None (exact).
 
@@ -61,8 +61,9 @@ def z_step_min_decrease(pobj, rho=RHO):
     ----------
     pobj : list of float
         Objective after the start and after each z-step and d-step.
-    rho : float
-        Fraction of the last iteration's decrease.
+    rho : float | None
+        Fraction of the last iteration's decrease (None: :data:`RHO`, read
+        at each call).
 
     Returns
     -------
@@ -75,4 +76,4 @@ def z_step_min_decrease(pobj, rho=RHO):
     decrease = pobj[-3] - pobj[-1]
     if not decrease > 0:
         return None
-    return rho * decrease
+    return (RHO if rho is None else rho) * decrease

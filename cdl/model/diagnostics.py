@@ -244,23 +244,15 @@ def label_atom(u, v, sfreq, ch_names=None):
     u = np.asarray(u, dtype=float)
     names = [str(i) for i in range(len(u))] if ch_names is None else list(ch_names)
     top = dominant_pole(u)
+    top_names = [] if ch_names is None else [names[i] for i in top]
     weights = u[top] ** 2
-    total = weights.sum() or 1.
-    shares = {}
-    for idx, w in zip(top, weights):
-        region = None if ch_names is None else channel_region(names[idx])
-        if region is not None:
-            shares[region] = shares.get(region, 0.) + w / total
+    shares = _energy_shares(top_names, weights, channel_region)
     region, share = max(shares.items(), key=lambda kv: kv[1]) if shares \
         else ("mixed", 0.)
     if share < MIN_SHARE:
         region = "mixed"
-    lateral = {}
-    for idx, w in zip(top, weights):
-        side = None if ch_names is None else lateral_frontal_side(names[idx])
-        if side is not None:
-            lateral[side] = lateral.get(side, 0.) + w / total
-    lateral_share = max(lateral.values(), default=0.)
+    lateral_share = max(_energy_shares(top_names, weights,
+                                       lateral_frontal_side).values(), default=0.)
     description = dict(label=None, region=region, share=float(share),
                        peak_hz=None, band=None, harmonic=None,
                        top_channels=[names[i] for i in top])
@@ -290,6 +282,18 @@ def label_atom(u, v, sfreq, ch_names=None):
         label = f"{region} {band}"
     description.update(label=label, peak_hz=peak, band=band, harmonic=harmonic)
     return description
+
+
+def _energy_shares(names, weights, classify):
+    """Share of ``sum(weights)`` per class of channel (``classify(name)``,
+    None: no class)."""
+    total = weights.sum() or 1.
+    shares = {}
+    for name, w in zip(names, weights):
+        key = classify(name)
+        if key is not None:
+            shares[key] = shares.get(key, 0.) + w / total
+    return shares
 
 
 def describe_atoms(u, v, z, ch_names=None, sfreq=None,

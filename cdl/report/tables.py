@@ -167,15 +167,14 @@ def _top_channels(u, names, types, n_top):
     as the labels), the others by ``|u|``."""
     if names is None:
         return ", ".join(str(i) for i in _strongest(u, None, n_top))
-    parts = []
-    groups = list(dict.fromkeys(types.tolist()))
-    for ch_type in groups:
+    groups = {}
+    for ch_type in dict.fromkeys(types.tolist()):
         idx = np.flatnonzero(types == ch_type)
-        top = idx[_strongest(u[idx], ch_type, n_top)]
-        parts.append(f"{ch_type}: " + ", ".join(names[i] for i in top))
+        groups[ch_type] = ", ".join(
+            names[i] for i in idx[_strongest(u[idx], ch_type, n_top)])
     if len(groups) == 1:
-        return parts[0].split(": ", 1)[1]
-    return "; ".join(parts)
+        return next(iter(groups.values()))
+    return "; ".join(f"{ch_type}: {top}" for ch_type, top in groups.items())
 
 
 def _strongest(u, ch_type, n_top):
