@@ -12,27 +12,30 @@ from cdl.io.channels import compensation_grade, pick_channels
 from cdl.utils.log import logger
 
 from ._preprocess import Recording, _plain, _scale
+from ._projectors import apply_projectors
 from ._reference import apply_reference
 
 #: Options of :func:`preprocess` that apply to epochs (the others cut or
 #: search a continuous recording).
-EPOCHS_OPTIONS = ("picks", "bads", "drop_bads", "reference", "notch", "l_freq",
-                  "h_freq", "sfreq", "scaling", "compensation", "n_jobs")
+EPOCHS_OPTIONS = ("picks", "bads", "drop_bads", "reference", "proj", "notch",
+                  "l_freq", "h_freq", "sfreq", "scaling", "compensation", "n_jobs")
 
 
 def preprocess_epochs(epochs, *, picks="data", bads=None, drop_bads=True,
-                      reference=None, notch=None, l_freq=None, h_freq=None, sfreq=None,
-                      scaling=None, compensation=None, n_jobs=None, **others):
+                      reference=None, proj=True, notch=None, l_freq=None, h_freq=None,
+                      sfreq=None, scaling=None, compensation=None, n_jobs=None,
+                      **others):
     """Turn MNE Epochs into a :class:`Recording` with one trial per epoch.
 
     Parameters
     ----------
     epochs : mne.Epochs
         Loaded epochs; modified in place.
-    picks, bads, drop_bads, reference, notch, l_freq, h_freq, sfreq
-        As in :func:`data_fetchers.preprocess`; the filters run on each
-        epoch (short epochs and low high-pass edges give MNE's warning about
-        the filter length).
+    picks, bads, drop_bads, reference, proj, notch, l_freq, h_freq, sfreq
+        As in :func:`data_fetchers.preprocess` (epochs read by
+        ``mne.read_epochs`` have their projectors applied already); the
+        filters run on each epoch (short epochs and low high-pass edges give
+        MNE's warning about the filter length).
     scaling, compensation, n_jobs
         As in :func:`data_fetchers.preprocess`.
     **others
@@ -69,7 +72,8 @@ def preprocess_epochs(epochs, *, picks="data", bads=None, drop_bads=True,
     if dropped:
         epochs.drop_channels(dropped)
     record.update(picks=_plain(picks), dropped_channels=dropped,
-                  reference=apply_reference(epochs, reference))
+                  reference=apply_reference(epochs, reference),
+                  projectors=apply_projectors(epochs, proj))
     if notch is not None:
         from mne.filter import notch_filter
         notch = np.atleast_1d(np.asarray(notch, dtype=float)).tolist()

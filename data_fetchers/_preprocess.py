@@ -9,6 +9,7 @@ from cdl.io.channels import compensation_grade, pick_channels, set_compensation
 from cdl.utils.log import logger, verbose, warn
 from cdl.utils.validation import check_option
 
+from ._projectors import apply_projectors
 from ._reference import apply_reference
 
 _SCALINGS = (None, "per_channel", "global")
@@ -78,13 +79,13 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
                reference=None, notch=None, l_freq=None, h_freq=None, sfreq=None,
                event_id=None, stim_channel=None, n_splits=None, trial_duration=None,
                split_at_boundaries=True, scaling=None, compensation=None,
-               keep_raw=True, copy=True, n_jobs=None, verbose=None):
+               proj=True, keep_raw=True, copy=True, n_jobs=None, verbose=None):
     """Turn an MNE Raw into a :class:`Recording`, in a fixed order of steps.
 
     The steps run in this order: find events (stim channel, else annotations),
     set the CTF compensation grade, pick channel types, drop bad and flat
-    channels, notch filter, band-pass
-    filter, resample, cut into trials, scale.
+    channels, set the EEG reference, apply the SSP projectors, notch
+    filter, band-pass filter, resample, cut into trials, scale.
 
     Parameters
     ----------
@@ -141,6 +142,11 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         change). None keeps the grade of the file. The grade of the result
         is recorded (``preprocessing['compensation_grade']``, None for other
         systems).
+    proj : bool
+        Apply the recording's SSP projectors (e.g. Neuromag's empty-room
+        projectors), as ``mne.Epochs`` does by default; False leaves the
+        data unprojected. ``preprocessing['projectors']`` lists those
+        applied.
     keep_raw : bool
         Keep the preprocessed Raw in ``Recording.raw``.
     copy : bool
@@ -178,6 +184,7 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
     record["picks"] = _plain(picks)
     record["dropped_channels"] = _drop_channels(raw, bads, drop_bads, reject_flat)
     record["reference"] = apply_reference(raw, reference)
+    record["projectors"] = apply_projectors(raw, proj)
 
     if notch is not None:
         notch = np.atleast_1d(np.asarray(notch, dtype=float))

@@ -30,9 +30,9 @@ def run_demo(args):
 
 def _load_options(args):
     montage = None if args.montage.lower() == "none" else args.montage
-    return dict(picks=args.picks, reference=args.reference, l_freq=args.l_freq,
-                h_freq=args.h_freq, notch=args.notch, sfreq=args.sfreq,
-                montage=montage, scaling=args.scaling)
+    return dict(picks=args.picks, reference=args.reference, proj=not args.no_proj,
+                l_freq=args.l_freq, h_freq=args.h_freq, notch=args.notch,
+                sfreq=args.sfreq, montage=montage, scaling=args.scaling)
 
 
 def _log_level(args):

@@ -133,6 +133,10 @@ def _add_preprocessing(sub):
                             "Without it, the reference electrode's activity "
                             "(about 2/3 of the variance of the EEGBCI runs) "
                             "gives every atom the same spatial pattern")
+    group.add_argument("--no-proj", action="store_true",
+                       help="leave the recording's SSP projectors (e.g. "
+                            "Neuromag's empty-room projectors) unapplied; by "
+                            "default they are applied, as mne.Epochs does")
     group.add_argument("--l-freq", type=_l_freq, default="auto", metavar="HZ",
                        help="high-pass edge in Hz ('none': no high-pass; "
                             "'auto': 3 Hz, none for an epochs file). With "

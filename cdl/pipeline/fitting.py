@@ -168,8 +168,9 @@ def model_metadata(recording, load_options, **extra):
     metadata : dict
         ``recording`` (file), ``load_options``, ``scaling`` (method),
         ``scalings`` (factor per channel type), ``compensation_grade``,
-        ``sfreq``, ``n_trials``, ``n_times``, ``trial_starts``,
-        ``first_samp``, ``epochs`` (for an epochs file) and ``extra``.
+        ``projectors`` (SSP projectors applied), ``sfreq``, ``n_trials``,
+        ``n_times``, ``trial_starts``, ``first_samp``, ``epochs`` (for an
+        epochs file) and ``extra``.
     """
     prep = recording.preprocessing
     sources = prep.get("source") or [""]
@@ -177,7 +178,7 @@ def model_metadata(recording, load_options, **extra):
                 load_options={**LOAD_DEFAULTS, **load_options},
                 scaling=prep.get("scaling"), scalings=prep.get("scalings"),
                 compensation_grade=prep.get("compensation_grade"),
-                sfreq=recording.sfreq,
+                projectors=prep.get("projectors"), sfreq=recording.sfreq,
                 n_trials=int(recording.X.shape[0]),
                 n_times=int(recording.X.shape[2]),
                 trial_starts=[int(s) for s in recording.trial_starts],

@@ -17,9 +17,10 @@ from data_fetchers import fif_kind, load_recording
 #: How ``cdl fit`` reads a recording unless told otherwise. ``l_freq='auto'``
 #: is a 3 Hz high-pass for a continuous recording and none for epochs (too
 #: short for it); ``reference='average'`` re-references the EEG channels to
-#: their mean (MEG untouched); ``scaling`` is a method of
+#: their mean (MEG untouched); ``proj=True`` applies the file's SSP
+#: projectors (as ``mne.Epochs``); ``scaling`` is a method of
 #: :mod:`cdl.io.scaling`; ``compensation`` a CTF grade (None: the file's).
-LOAD_DEFAULTS = dict(picks="data", reference="average", notch=None,
+LOAD_DEFAULTS = dict(picks="data", reference="average", proj=True, notch=None,
                      l_freq="auto", h_freq=40., sfreq=None, montage="auto",
                      scaling="std", compensation=None)
 
@@ -42,8 +43,8 @@ def load_for_cdl(path, scalings=None, **load_options):
         Factor of each channel type (e.g. a model's ``scalings_``); None
         computes them with the ``scaling`` option.
     **load_options
-        ``picks, reference, notch, l_freq, h_freq, sfreq, montage, scaling,
-        compensation`` (defaults in :data:`LOAD_DEFAULTS`).
+        ``picks, reference, proj, notch, l_freq, h_freq, sfreq, montage,
+        scaling, compensation`` (defaults in :data:`LOAD_DEFAULTS`).
 
     Returns
     -------
@@ -137,8 +138,10 @@ def load_like_model(model, metadata, path):
 
     options = {k: v for k, v in metadata.get("load_options", {}).items()
                if k in LOAD_DEFAULTS}
-    # Models saved before the reference option read EEG as recorded.
+    # Models saved before the reference and proj options read EEG as
+    # recorded and left SSP projectors unapplied.
     options.setdefault("reference", None)
+    options.setdefault("proj", False)
     options["compensation"] = metadata.get("compensation_grade")
     scalings = getattr(model, "scalings_", None)
     if scalings is None and metadata.get("scale"):  # files of older versions
