@@ -79,7 +79,8 @@ suppress_warnings = []
 # ``cdl.coding.sparse_encode``) is documented under the first package.
 cdl_api_packages = ["cdl", "cdl.dripp", "dicod", "data_fetchers",
                     "cdl.io", "cdl.viz", "cdl.report", "cdl.pipeline",
-                    "cdl.learn", "cdl.coding", "cdl.dictionary", "cdl.simulate"]
+                    "cdl.learn", "cdl.coding", "cdl.dictionary", "cdl.model",
+                    "cdl.simulate"]
 # EDIT HERE: "module:function" returning the argparse parser of ``cdl``
 # (read through docs/_ext/_cli_parser.py, which cli.rst points to).
 cdl_cli_parser = "cdl.cli:build_parser"

@@ -31,8 +31,7 @@ OCCURRENCE_DTYPE = np.dtype([("trial", np.int64), ("atom", np.int64),
 TIMINGS = ("peak", "start")
 
 #: An atom with fewer occurrences than this is rare (diagnostics) or unused
-#: (atom revival): the issue's definition of a dead atom, and the one of
-#: ``benchmarks/bench_inits.py``.
+#: (atom revival); ``benchmarks/bench_inits.py`` counts such atoms as dead.
 MIN_OCCURRENCES = 5
 
 
