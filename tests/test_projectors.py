@@ -1,5 +1,7 @@
 """SSP projectors: applied by the fetchers, the cdl pipeline and the command
 line as mne.Epochs applies them, checked against a plain numpy projection."""
+import warnings
+
 import mne
 import numpy as np
 import pytest
@@ -164,3 +166,21 @@ def test_cli_proj_option(neuromag_raw, tmp_path):
     metadata = read_model_metadata(tmp_path / "n" / "model.npz")
     assert metadata["load_options"]["proj"] is False
     assert metadata["projectors"] == []
+
+
+def test_mne_objects_with_projectors_not_applied_warn(neuromag_raw):
+    """The estimators read an MNE object as get_data() returns it; unapplied
+    projectors are named so that the user can apply them."""
+    from cdl.io import mne_to_X
+
+    raw = neuromag_raw.copy().pick("mag")
+    with pytest.warns(RuntimeWarning, match=r"not applied \(PCA-v1, PCA-v2"):
+        X, _ = mne_to_X(raw)
+    np.testing.assert_array_equal(X[0], raw.get_data())
+    with pytest.warns(RuntimeWarning, match="SSP projectors"):
+        cdl.BatchCDL(n_atoms=1, n_times_atom=10, n_iter=1, random_state=0).fit(raw)
+    raw.apply_proj(verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mne_to_X(raw)
+        mne_to_X(neuromag_raw.copy().pick("grad"))  # no projector on them

@@ -1,6 +1,8 @@
 """MNE Raw, Epochs and Evoked objects as signals ``X``."""
 import numpy as np
 
+from cdl.utils.log import warn
+
 from .channels import pick_channels
 
 
@@ -25,6 +27,12 @@ def mne_to_X(inst, picks=None):
         float64 copy of the data.
     info : mne.Info
         Info of the picked channels.
+
+    Warns
+    -----
+    RuntimeWarning
+        When SSP projectors of the picked channels are not applied: ``X``
+        then holds the data without them, as ``inst.get_data()`` does.
     """
     import mne
 
@@ -35,7 +43,15 @@ def mne_to_X(inst, picks=None):
     X = np.asarray(inst.get_data(picks=idx), dtype=np.float64)
     if X.ndim == 2:
         X = X[None]
-    return np.ascontiguousarray(X), mne.pick_info(inst.info, idx)
+    info = mne.pick_info(inst.info, idx)
+    inactive = [p["desc"] for p in info["projs"] if not p["active"]]
+    if inactive:
+        warn(f"The {type(inst).__name__} has SSP projectors that are not "
+             f"applied ({', '.join(inactive)}): X holds the data without them, "
+             f"as get_data() returns it. Apply them first (apply_proj()), or "
+             f"read the file with data_fetchers, which applies them "
+             f"(proj=True).")
+    return np.ascontiguousarray(X), info
 
 
 def raw_to_X(raw, picks=None):
