@@ -72,6 +72,39 @@ def test_plot_atoms_layout(fitted, tmp_path, monkeypatch):
     np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), -v[0])
 
 
+def test_power_db_and_spectra_in_db(fitted):
+    from cdl.viz.atoms import DB_FLOOR, power_db
+
+    power = np.array([4., 2., 0.4, 0., 4e-9])
+    np.testing.assert_allclose(
+        power_db(power), [0., 10 * np.log10(0.5), -10., DB_FLOOR, DB_FLOOR])
+    np.testing.assert_array_equal(power_db(np.zeros(3)), DB_FLOOR)  # dead atom
+    model, _ = fitted
+    psd = plot_atoms(model, atoms=[1], show=False).axes[2]
+    freqs, power = waveform_spectrum(model.v_hat_[1], 100.)
+    np.testing.assert_allclose(psd.get_lines()[0].get_ydata(),
+                               np.maximum(10 * np.log10(power / power.max()),
+                                          DB_FLOOR))
+    assert psd.get_ylabel() == "dB re peak" and psd.get_yscale() == "linear"
+
+
+def test_fixed_layout_margins_in_inches():
+    from cdl.viz._mpl import fixed_layout
+
+    fig, axes = plt.subplots(3, 2, figsize=(8., 7.))
+    fixed_layout(fig, 3, 2, left=0.8, right=0.2, top=0.45, bottom=0.6,
+                 hspace=0.95, wspace=0.6)
+    boxes = np.array([[ax.get_position().bounds for ax in row] for row in axes])
+    x0, y0, w, h = (boxes[..., i] for i in range(4))
+    np.testing.assert_allclose(x0[:, 0] * 8, 0.8)  # left margin
+    np.testing.assert_allclose((1 - x0[:, 1] - w[:, 1]) * 8, 0.2)
+    np.testing.assert_allclose((1 - y0[0] - h[0]) * 7, 0.45)  # top row
+    np.testing.assert_allclose(y0[2] * 7, 0.6)  # bottom row
+    np.testing.assert_allclose((x0[:, 1] - x0[:, 0] - w[:, 0]) * 8, 0.6)
+    np.testing.assert_allclose((y0[0] - y0[1] - h[1]) * 7, 0.95)
+    plt.close(fig)
+
+
 def test_waveform_spectrum_peak():
     sfreq = 200.
     t = np.arange(100) / sfreq
@@ -155,6 +188,16 @@ def test_plot_atom_evoked(fitted):
     model, X_eeg = fitted
     fig = plot_atom_evoked(model, X_eeg, atoms=[0, 2], show=False)
     assert isinstance(fig, Figure) and len(fig.axes) == 4 + 2  # + colour bars
+    channels = fig.axes[0].collections[0].get_segments()  # grey, one per channel
+    assert len(channels) == X_eeg.shape[1]
+    course = next(ln for ln in fig.axes[0].get_lines()
+                  if ln.get_label() == "u @ average")
+    np.testing.assert_allclose(  # the course is u applied to those channels
+        model.u_hat_[0] @ np.array([seg[:, 1] for seg in channels]),
+        course.get_ydata())
+    low, high = fig.axes[0].get_ylim()  # the channels are inside the view
+    assert low <= min(seg[:, 1].min() for seg in channels)
+    assert high >= max(seg[:, 1].max() for seg in channels)
     assert fig.axes[0].get_xlabel() == "Time from occurrence, peak of |v| (s)"
     with pytest.raises(ValueError, match="must have shape"):
         plot_atom_evoked(model, X_eeg[:, :10], show=False)

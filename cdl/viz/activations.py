@@ -6,7 +6,7 @@ from cdl.io.from_mne import mne_to_X
 from cdl.io.scaling import apply_type_scalings
 from cdl.model.occurrences import local_maxima
 
-from ._mpl import maybe_show, pyplot
+from ._mpl import fixed_layout, maybe_show, pyplot
 from .atoms import _uv_of
 from .topomaps import n_topomaps, plot_topomaps
 
@@ -164,6 +164,8 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=None,
         in physical units.
     """
     plt = pyplot()
+    from matplotlib.collections import LineCollection
+
     u, v = _uv_of(model)
     info = info if info is not None else getattr(model, "info_", None)
     if scalings is None:
@@ -200,7 +202,11 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=None,
             ax.set_title(f"Atom {k}: no occurrence")
             continue
         course = u[k] @ average  # the atom's spatial filter in the model space
-        ax.plot(times, average.T, color="0.7", lw=0.5)
+        # one collection for the channels: a line per channel costs a lot
+        # more to create and draw (64 channels x 16 atoms in a report)
+        ax.add_collection(LineCollection(
+            [np.column_stack([times, channel]) for channel in average],
+            colors="0.7", linewidths=0.5))
         ax.plot(times, course, color=f"C{k % 10}", lw=2, label="u @ average")
         window = np.arange(n_times_atom) - offset
         inside = (window + n_before >= 0) & (window + n_before < len(course))
@@ -217,7 +223,7 @@ def plot_atom_evoked(model, X, z=None, info=None, atoms=None, tmin=None,
         peak = int(np.argmax(np.abs(course)))
         plot_topomaps(average[:, peak], info, axes[row, 1:], scalings=scalings,
                       title=f"{times[peak]:.3f} s")
-    fig.tight_layout()
+    fixed_layout(fig, len(atoms), 1 + n_maps)
     return maybe_show(fig, show)
 
 

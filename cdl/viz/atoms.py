@@ -1,7 +1,7 @@
 """Figures of the atoms: spatial pattern, waveform and spectrum."""
 import numpy as np
 
-from ._mpl import maybe_show, pyplot
+from ._mpl import fixed_layout, maybe_show, pyplot
 from .topomaps import has_positions, n_topomaps, plot_topomaps
 
 
@@ -11,6 +11,30 @@ def _uv_of(model):
         return np.asarray(model.u_hat_), np.asarray(model.v_hat_)
     u, v = model
     return np.asarray(u), np.asarray(v)
+
+
+#: Lowest level drawn in the spectra of the waveforms (dB re their peak):
+#: zero-padding puts notches at -inf that would hide the shape of the peak.
+DB_FLOOR = -60.
+
+
+def power_db(power):
+    """Power in dB relative to its peak, floored at :data:`DB_FLOOR`.
+
+    Parameters
+    ----------
+    power : ndarray
+        Non-negative power (a zero array gives the floor).
+
+    Returns
+    -------
+    db : ndarray
+        Same shape, in [DB_FLOOR, 0].
+    """
+    peak = power.max()
+    if not peak > 0:
+        return np.full(power.shape, DB_FLOOR)
+    return np.maximum(10 * np.log10(np.maximum(power / peak, 1e-300)), DB_FLOOR)
 
 
 def waveform_spectrum(v, sfreq, n_fft=None):
@@ -93,10 +117,11 @@ def plot_atoms(model, info=None, sfreq=None, atoms=None, scalings=None,
         ax_wave.set(xlabel="Time (s)" if sfreq != 1 else "Time (samples)",
                     title="Waveform")
         freqs, power = waveform_spectrum(v[k], sfreq)
-        ax_psd.semilogy(freqs, power + np.finfo(float).tiny)
+        ax_psd.plot(freqs, power_db(power))
         ax_psd.set(xlabel="Frequency (Hz)" if sfreq != 1 else "Frequency",
-                   title="Power spectrum", xlim=(0, freqs[-1]))
-    fig.tight_layout()
+                   ylabel="dB re peak", title="Power spectrum",
+                   xlim=(0, freqs[-1]), ylim=(DB_FLOOR, 3))
+    fixed_layout(fig, len(atoms), n_maps + 2, wspace=0.85)
     return maybe_show(fig, show)
 
 
