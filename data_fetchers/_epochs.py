@@ -10,6 +10,7 @@ import numpy as np
 
 from cdl.io.channels import compensation_grade, pick_channels
 from cdl.utils.log import logger
+from cdl.utils.validation import check_bool
 
 from ._preprocess import Recording, _plain, _scale
 from ._projectors import apply_projectors
@@ -49,6 +50,7 @@ def preprocess_epochs(epochs, *, picks="data", bads=None, drop_bads=True,
         ``raw`` is None; ``preprocessing['epochs']`` holds the number of
         epochs, ``tmin`` and ``tmax``.
     """
+    proj = check_bool("proj", proj)
     given = {k: v for k, v in others.items()
              if v is not None and not (k == "split_at_boundaries" and v)}
     if given:

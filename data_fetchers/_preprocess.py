@@ -7,7 +7,7 @@ import numpy as np
 
 from cdl.io.channels import compensation_grade, pick_channels, set_compensation
 from cdl.utils.log import logger, verbose, warn
-from cdl.utils.validation import check_option
+from cdl.utils.validation import check_bool, check_option
 
 from ._projectors import apply_projectors
 from ._reference import apply_reference
@@ -107,11 +107,14 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         times the median standard deviation of the channels of its type
         (e.g. ``1e-3`` drops disconnected electrodes). None: no check.
     reference : None | 'average' | str | list of str
-        EEG reference: None keeps the recording's; ``'average'`` subtracts
-        the mean of the EEG channels kept (skipped, with a warning, with
-        fewer than 3); channel name(s) subtract their mean. Only EEG
-        channels change; an average-reference projector in the file is
-        replaced. ``preprocessing['reference']`` records what was applied.
+        EEG reference: None keeps the recording's (with ``proj=True``, an
+        average-reference projector of the file is applied with the other
+        projectors, as MNE does); ``'average'`` subtracts the mean of the EEG
+        channels kept (skipped, with a warning, with fewer than 3); channel
+        name(s) subtract their mean. Only EEG channels change; an
+        average-reference projector in the file is then replaced.
+        ``preprocessing['reference']`` records the reference set here and
+        ``preprocessing['projectors']`` the projectors applied.
     notch : float | list of float | None
         Line-noise frequencies (Hz) removed by :meth:`mne.io.Raw.notch_filter`.
     l_freq, h_freq : float | None
@@ -167,6 +170,7 @@ def preprocess(raw, *, picks="data", bads=None, drop_bads=True, reject_flat=None
         raise TypeError(f"raw must be an instance of mne.io.Raw, got "
                         f"{type(raw).__name__}.")
     check_option("scaling", scaling, _SCALINGS)
+    proj = check_bool("proj", proj)
     if n_splits is not None and trial_duration is not None:
         raise ValueError("Give n_splits or trial_duration, not both "
                          f"(got n_splits={n_splits!r}, "
@@ -393,6 +397,8 @@ def check_options(options):
     if unknown:
         raise TypeError(f"Unknown preprocessing option(s) {unknown}; the "
                         f"options are {allowed}.")
+    if "proj" in options:  # before a file is read for nothing
+        check_bool("proj", options["proj"])
 
 
 def run_preprocess(raw, defaults, options, **record):

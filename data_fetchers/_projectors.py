@@ -5,9 +5,12 @@ vectors of the magnetometers) that MNE keeps *inactive* in a Raw: its data
 are as recorded until :meth:`mne.io.Raw.apply_proj`. ``mne.Epochs`` and
 ``mne.read_epochs`` apply them by default (``proj=True``); so does
 :func:`apply_projectors` here, so that a raw file and its epochs give the
-same data.
+same data. Epochs files are read with their projectors unapplied, so that
+``proj`` decides for them too.
 """
+from cdl.io.from_mne import inactive_projectors
 from cdl.utils.log import logger
+from cdl.utils.validation import check_bool
 
 
 def apply_projectors(inst, proj):
@@ -32,9 +35,8 @@ def apply_projectors(inst, proj):
         Descriptions of the projectors applied now (empty with ``proj=False``
         or when there were none, or all were already active).
     """
-    if not isinstance(proj, bool):
-        raise TypeError(f"proj must be True or False, got {proj!r}.")
-    inactive = [p["desc"] for p in inst.info["projs"] if not p["active"]]
+    proj = check_bool("proj", proj)
+    inactive = inactive_projectors(inst.info)
     if not proj or not inactive:
         return []
     inst.apply_proj(verbose=False)

@@ -146,8 +146,8 @@ def _read(path, suffix, kind):
     import mne
 
     try:
-        if kind == "epochs":
-            return mne.read_epochs(path, preload=True, verbose=False)
+        if kind == "epochs":  # projectors applied (or not) by preprocess
+            return mne.read_epochs(path, proj=False, preload=True, verbose=False)
         return mne.io.read_raw(path, preload=True, verbose=False)
     except Exception as err:  # noqa: BLE001 (readers fail in many ways)
         readers = _readers(suffix)

@@ -149,6 +149,12 @@ def test_cdl_reads_projected_and_models_as_they_were(neuromag_raw, tmp_path):
     again = load_like_model(model, old, path)
     assert again.preprocessing["projectors"] == []
     np.testing.assert_allclose(again.X, unprojected.X)
+    # a model fitted on projected data, applied to a file read without them
+    fitted = dict(load_options=dict(old["load_options"], proj=False),
+                  projectors=PCA)
+    with pytest.warns(RuntimeWarning, match=r"projectors applied \[\], the "
+                                            r"model's recording had \['PCA-v1'"):
+        load_like_model(model, fitted, path)
 
 
 def test_cli_proj_option(neuromag_raw, tmp_path):
@@ -183,4 +189,28 @@ def test_mne_objects_with_projectors_not_applied_warn(neuromag_raw):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mne_to_X(raw)
-        mne_to_X(neuromag_raw.copy().pick("grad"))  # no projector on them
+        mne_to_X(neuromag_raw, picks="grad")  # no projector on them
+    with pytest.warns(RuntimeWarning, match="SSP projectors"):  # read lazily too
+        cdl.BatchCDL(n_atoms=1, n_times_atom=10, n_iter=1, random_state=0,
+                     chunk_len=600).fit(neuromag_raw.copy().pick("mag"))
+
+
+def test_epochs_file_projectors_follow_proj(neuromag_raw, tmp_path):
+    """An epochs file saved with its projectors unapplied: proj decides, as
+    for a raw file (mne.read_epochs alone would apply them)."""
+    events = np.array([[100, 0, 1], [500, 0, 1], [900, 0, 1]])
+    epochs = mne.Epochs(neuromag_raw, events, dict(A=1), tmin=0., tmax=0.3,
+                        baseline=None, proj=False, preload=True, verbose=False)
+    path = tmp_path / "rec-epo.fif"
+    epochs.save(path, verbose=False)
+    on = load_recording(path, picks="mag")
+    off = load_recording(path, picks="mag", proj=False)
+    assert on.preprocessing["projectors"] == PCA
+    assert off.preprocessing["projectors"] == []
+    pca = [p for p in neuromag_raw.info["projs"] if p["desc"] in PCA]
+    for trial in range(3):
+        np.testing.assert_allclose(
+            on.X[trial], _projected(off.X[trial], on.info["ch_names"], pca),
+            rtol=1e-6, atol=1e-9 * np.abs(off.X).max())
+    with pytest.raises(TypeError, match="proj must be True or False"):
+        load_recording(path, proj="no")

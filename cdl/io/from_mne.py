@@ -44,14 +44,41 @@ def mne_to_X(inst, picks=None):
     if X.ndim == 2:
         X = X[None]
     info = mne.pick_info(inst.info, idx)
-    inactive = [p["desc"] for p in info["projs"] if not p["active"]]
-    if inactive:
-        warn(f"The {type(inst).__name__} has SSP projectors that are not "
-             f"applied ({', '.join(inactive)}): X holds the data without them, "
-             f"as get_data() returns it. Apply them first (apply_proj()), or "
-             f"read the file with data_fetchers, which applies them "
-             f"(proj=True).")
+    warn_unapplied_projectors(info, type(inst).__name__)
     return np.ascontiguousarray(X), info
+
+
+def inactive_projectors(info):
+    """Descriptions of the SSP projectors of ``info`` not applied yet.
+
+    Parameters
+    ----------
+    info : mne.Info
+
+    Returns
+    -------
+    names : list of str
+    """
+    return [p["desc"] for p in info["projs"] if not p["active"]]
+
+
+def warn_unapplied_projectors(info, what):
+    """Warn that the data of ``what`` are read without its projectors.
+
+    Parameters
+    ----------
+    info : mne.Info
+        Info of the channels read (MNE keeps only the projectors that
+        concern them).
+    what : str
+        The object, for the message (e.g. ``'Raw'``).
+    """
+    inactive = inactive_projectors(info)
+    if inactive:
+        warn(f"The {what} has SSP projectors that are not applied "
+             f"({', '.join(inactive)}): X holds the data without them, as "
+             f"get_data() returns it. Apply them first (apply_proj()), or read "
+             f"the file with data_fetchers, which applies them (proj=True).")
 
 
 def raw_to_X(raw, picks=None):

@@ -22,6 +22,7 @@ from cdl.utils.validation import (
 )
 
 from .channels import pick_channels
+from .from_mne import warn_unapplied_projectors
 
 READ_BLOCK = 2 ** 16  # samples read at once by the streaming helpers
 
@@ -88,6 +89,7 @@ class RawSource:
         self.raw = raw
         self.picks = pick_channels(raw.info, picks)
         self.info = mne.pick_info(raw.info, self.picks)
+        warn_unapplied_projectors(self.info, "Raw")
         self.dtype = check_dtype(dtype) or np.dtype(np.float64)
         self.shape = (1, len(self.picks), raw.n_times)
         self.factors = None  # per-channel divisors (type scalings), or None

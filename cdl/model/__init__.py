@@ -9,6 +9,8 @@ from cdl.utils.lazy import lazy_exports
 
 _EXPORTS = {
     # diagnostics of learned atoms
+    "BANDS": "cdl.model.diagnostics",
+    "N_TOP": "cdl.model.diagnostics",
     "band_of": "cdl.model.diagnostics",
     "channel_region": "cdl.model.diagnostics",
     "describe_atoms": "cdl.model.diagnostics",

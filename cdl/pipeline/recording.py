@@ -12,6 +12,7 @@ import numpy as np
 
 from cdl.io.channels import channel_types
 from cdl.io.scaling import apply_type_scalings, compute_type_scalings
+from cdl.utils.log import warn
 from data_fetchers import fif_kind, load_recording
 
 #: How ``cdl fit`` reads a recording unless told otherwise. ``l_freq='auto'``
@@ -82,6 +83,14 @@ def _load(path, auto_l_freq, options):
     return load_recording(path, **options)
 
 
+def _check_projectors(fitted, applied, path):
+    """Warn when ``path`` got other SSP projectors than the model's recording."""
+    if fitted is not None and list(fitted) != list(applied or []):
+        warn(f"{path}: SSP projectors applied {list(applied or [])}, the model's "
+             f"recording had {list(fitted)}: its field patterns may differ "
+             f"from the model's in the directions the projectors remove.")
+
+
 def _is_epochs_file(path):
     name = Path(path).name.lower()
     return name.endswith((".fif", ".fif.gz")) and fif_kind(path) == "epochs"
@@ -139,9 +148,10 @@ def load_like_model(model, metadata, path):
     options = {k: v for k, v in metadata.get("load_options", {}).items()
                if k in LOAD_DEFAULTS}
     # Models saved before the reference and proj options read EEG as
-    # recorded and left SSP projectors unapplied.
+    # recorded, and SSP projectors were applied to epochs files only (by
+    # mne.read_epochs).
     options.setdefault("reference", None)
-    options.setdefault("proj", False)
+    options.setdefault("proj", metadata.get("epochs") is not None)
     options["compensation"] = metadata.get("compensation_grade")
     scalings = getattr(model, "scalings_", None)
     if scalings is None and metadata.get("scale"):  # files of older versions
@@ -149,6 +159,8 @@ def load_like_model(model, metadata, path):
                     for t in set(channel_types(model.info_))} \
             if model.info_ is not None else None
     recording = load_for_cdl(path, scalings=scalings, **options)
+    _check_projectors(metadata.get("projectors"),
+                      recording.preprocessing.get("projectors"), path)
     info = model.info_
     if info is None:
         if recording.X.shape[1] != model.n_channels_:
