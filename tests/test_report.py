@@ -159,3 +159,23 @@ def test_report_renders_in_chromium(report_file, tmp_path):
     colours = np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3),
                         axis=0)
     assert len(colours) > 100  # not a blank page: text and figures rendered
+
+
+def test_band_shares_cover_the_spectrum():
+    """The bands of the console table and the labels are the same, and the
+    shares of a waveform's power sum to 1 at any sampling rate (a 100 Hz
+    burst sampled at 600 Hz is gamma, as its label says)."""
+    from cdl.model import BANDS as LABEL_BANDS
+    from cdl.report import BANDS, atom_features
+
+    assert [(n, *BANDS[n]) for n in BANDS] == list(LABEL_BANDS)
+    t = np.arange(120) / 600.
+    v = np.hanning(120) * np.sin(2 * np.pi * 100. * t)
+
+    class Model:
+        u_hat_, v_hat_ = np.ones((1, 3)), v[None]
+
+    row = atom_features(Model(), sfreq=600.)[0]
+    assert row["peak_hz"] == pytest.approx(100., abs=3.)
+    assert row["gamma"] > 0.99
+    assert sum(row[n] for n in BANDS) == pytest.approx(1., abs=1e-9)

@@ -4,6 +4,7 @@ from html import escape
 import numpy as np
 
 from cdl.io.channels import channel_types
+from cdl.model.diagnostics import BANDS as LABEL_BANDS
 from cdl.model.diagnostics import dominant_pole
 from cdl.model.occurrences import find_occurrences
 from cdl.viz import waveform_spectrum
@@ -83,9 +84,10 @@ def dripp_display(rows):
     return shown
 
 
-#: Frequency bands (Hz) of :func:`atom_features`.
-BANDS = dict(delta=(0.5, 4.), theta=(4., 8.), alpha=(8., 13.), beta=(13., 30.),
-             gamma=(30., 80.))
+#: Frequency bands (Hz) of :func:`atom_features`, ``name: (low, high)``: the
+#: bands of the labels (:data:`cdl.model.BANDS`), gamma without an upper
+#: edge, so that the shares of the bands sum to 1.
+BANDS = {name: (low, high) for name, low, high in LABEL_BANDS}
 
 
 def atom_features(model, info=None, sfreq=None, n_top=3):
