@@ -6,6 +6,7 @@ The vendor files are read from the environment variable CDL_DATA_MEG, else
 ``<repo root>/../shared/data/meg``; tests needing them are skipped when absent.
 """
 import json
+import warnings
 
 import matplotlib
 
@@ -120,6 +121,27 @@ def test_ctf_compensation_kept_recorded_and_reapplied(meg_file):
     with pytest.raises(ValueError, match=r"grade 0, the model was fitted at "
                                          r"grade 3"):
         model.transform(graded)
+
+
+@requires_data
+def test_ctf_grade_change_warns_about_projectors(meg_file):
+    """Projectors made at one compensation grade do not fit the data at
+    another: changing the grade with projectors pending warns."""
+    raw = _read_raw(meg_file, "ctf_comp_test_raw.fif")
+    names = [raw.ch_names[i] for i in mne.pick_types(raw.info, meg="mag")[:20]]
+    vec = np.random.RandomState(0).randn(1, len(names))
+    proj = mne.Projection(data=dict(nrow=1, ncol=len(names), row_names=None,
+                                    col_names=names, data=vec / np.linalg.norm(vec)),
+                          desc="test-grade-3", kind=1, active=False,
+                          explained_var=None)
+    raw.add_proj([proj], verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"\(test-grade-3\) were made at CTF "
+                                            r"compensation grade 3"):
+        set_compensation(raw.copy(), 0)
+    with warnings.catch_warnings():  # same grade, or no projector pending
+        warnings.simplefilter("error")
+        set_compensation(raw.copy(), 3)
+        set_compensation(_read_raw(meg_file, "ctf_comp_test_raw.fif"), 0)
 
 
 # -- per-type scaling --------------------------------------------------------------

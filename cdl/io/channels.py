@@ -11,6 +11,8 @@ the energy of every atom. Here they are taken only when asked for by type
 """
 import numpy as np
 
+from cdl.utils.log import warn
+
 #: Channel types taken by default (electrophysiological data channels).
 DATA_CH_TYPES = ("mag", "grad", "eeg", "seeg", "ecog", "dbs", "csd")
 
@@ -206,5 +208,11 @@ def set_compensation(inst, grade, what="the recording"):
                          f"grade cannot be changed here (compensators missing, "
                          f"or not a Raw): give a Raw with its reference "
                          f"channels.")
+    pending = [p["desc"] for p in inst.info["projs"] if not p["active"]]
+    if pending:
+        warn(f"{what}: its SSP projectors ({', '.join(pending)}) were made at CTF "
+             f"compensation grade {current}; brought to grade {grade}, the data "
+             f"no longer match them. Leave them out (proj=False) or make them "
+             f"again at grade {grade}.")
     inst.apply_gradient_compensation(int(grade), verbose=False)
     return inst
