@@ -8,7 +8,7 @@ are as recorded until :meth:`mne.io.Raw.apply_proj`. ``mne.Epochs`` and
 same data. Epochs files are read with their projectors unapplied, so that
 ``proj`` decides for them too.
 """
-from cdl.io.from_mne import inactive_projectors
+from cdl.io import inactive_projectors
 from cdl.utils.log import logger
 from cdl.utils.validation import check_bool
 

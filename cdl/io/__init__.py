@@ -29,7 +29,7 @@ from .events import (
     model_to_events,
     write_activations,
 )
-from .from_mne import epochs_to_X, mne_to_X, raw_to_X
+from .from_mne import epochs_to_X, inactive_projectors, mne_to_X, raw_to_X
 from .model_file import (
     FORMAT_VERSION,
     read_model_file,
@@ -46,7 +46,8 @@ from .scaling import (
 
 __all__ = ["FORMAT_VERSION", "activations_to_annotations", "activations_to_events",
            "apply_type_scalings", "channel_types", "compute_type_scalings",
-           "default_picks", "epochs_to_X", "mne_to_X", "model_to_annotations",
+           "default_picks", "epochs_to_X", "inactive_projectors", "mne_to_X",
+           "model_to_annotations",
            "model_to_events", "pattern_to_physical", "pick_channels",
            "raw_to_X", "read_model_file", "read_model_metadata",
            "set_model_metadata", "undo_type_scalings", "write_activations",
