@@ -33,9 +33,10 @@ def preprocess_epochs(epochs, *, picks="data", bads=None, drop_bads=True,
     epochs : mne.Epochs
         Loaded epochs; modified in place.
     picks, bads, drop_bads, reference, proj, notch, l_freq, h_freq, sfreq
-        As in :func:`data_fetchers.preprocess` (epochs read by
-        ``mne.read_epochs`` have their projectors applied already); the
-        filters run on each epoch (short epochs and low high-pass edges give
+        As in :func:`data_fetchers.preprocess` (``load_recording`` reads
+        epochs files with their projectors unapplied; Epochs made with
+        ``proj=True`` have them applied already); the filters run on each
+        epoch (short epochs and low high-pass edges give
         MNE's warning about the filter length).
     scaling, compensation, n_jobs
         As in :func:`data_fetchers.preprocess`.

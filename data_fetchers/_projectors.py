@@ -10,7 +10,6 @@ same data. Epochs files are read with their projectors unapplied, so that
 """
 from cdl.io import inactive_projectors
 from cdl.utils.log import logger
-from cdl.utils.validation import check_bool
 
 
 def apply_projectors(inst, proj):
@@ -27,7 +26,8 @@ def apply_projectors(inst, proj):
         Loaded data.
     proj : bool
         True applies the projectors not applied yet; False leaves the data as
-        they are (the projectors stay in ``info``, inactive).
+        they are (the projectors stay in ``info``, inactive). Checked by the
+        callers (:func:`data_fetchers.preprocess`, ``preprocess_epochs``).
 
     Returns
     -------
@@ -35,7 +35,6 @@ def apply_projectors(inst, proj):
         Descriptions of the projectors applied now (empty with ``proj=False``
         or when there were none, or all were already active).
     """
-    proj = check_bool("proj", proj)
     inactive = inactive_projectors(inst.info)
     if not proj or not inactive:
         return []

@@ -21,7 +21,12 @@
 
 Nothing here depends on the estimators; MNE is imported only when needed.
 """
-from .channels import channel_types, default_picks, pick_channels
+from .channels import (
+    channel_types,
+    default_picks,
+    inactive_projectors,
+    pick_channels,
+)
 from .events import (
     activations_to_annotations,
     activations_to_events,
@@ -29,7 +34,7 @@ from .events import (
     model_to_events,
     write_activations,
 )
-from .from_mne import epochs_to_X, inactive_projectors, mne_to_X, raw_to_X
+from .from_mne import epochs_to_X, mne_to_X, raw_to_X
 from .model_file import (
     FORMAT_VERSION,
     read_model_file,

@@ -171,6 +171,20 @@ def compensation_grade(info):
     return grade
 
 
+def inactive_projectors(info):
+    """Descriptions of the SSP projectors of ``info`` not applied yet.
+
+    Parameters
+    ----------
+    info : mne.Info
+
+    Returns
+    -------
+    names : list of str
+    """
+    return [p["desc"] for p in info["projs"] if not p["active"]]
+
+
 def set_compensation(inst, grade, what="the recording"):
     """Bring a Raw or Epochs (all its channels) to a CTF compensation grade.
 
@@ -208,7 +222,7 @@ def set_compensation(inst, grade, what="the recording"):
                          f"grade cannot be changed here (compensators missing, "
                          f"or not a Raw): give a Raw with its reference "
                          f"channels.")
-    pending = [p["desc"] for p in inst.info["projs"] if not p["active"]]
+    pending = inactive_projectors(inst.info)
     if pending:
         warn(f"{what}: its SSP projectors ({', '.join(pending)}) were made at CTF "
              f"compensation grade {current}; brought to grade {grade}, the data "

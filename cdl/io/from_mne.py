@@ -3,7 +3,7 @@ import numpy as np
 
 from cdl.utils.log import warn
 
-from .channels import pick_channels
+from .channels import inactive_projectors, pick_channels
 
 
 def mne_to_X(inst, picks=None):
@@ -46,20 +46,6 @@ def mne_to_X(inst, picks=None):
     info = mne.pick_info(inst.info, idx)
     warn_unapplied_projectors(info, type(inst).__name__)
     return np.ascontiguousarray(X), info
-
-
-def inactive_projectors(info):
-    """Descriptions of the SSP projectors of ``info`` not applied yet.
-
-    Parameters
-    ----------
-    info : mne.Info
-
-    Returns
-    -------
-    names : list of str
-    """
-    return [p["desc"] for p in info["projs"] if not p["active"]]
 
 
 def warn_unapplied_projectors(info, what):
