@@ -97,6 +97,7 @@ class DistributedEncoder(Encoder):
         # Answers the workers gave with the last change (see _known), and the
         # reg not sent yet (it travels with the next command that needs it).
         self._known = {}
+        self._kept_known = {}  # what held for the activations of keep_z
         self._reg_sent = True
 
     # -- life cycle -------------------------------------------------------------
@@ -459,12 +460,16 @@ class DistributedEncoder(Encoder):
         """Each worker remembers a copy of its activations (one round trip,
         nothing gathered)."""
         self._command("keep_z")
+        # What depends on the activations alone holds again once they are back.
+        self._kept_known = {k: v for k, v in self._known.items()
+                            if k in ("stats", "stats_trials", "usage")}
 
     def restore_z(self):
         """Each worker puts back the activations it remembered."""
         self._command("restore_z")
-        self._known = {}
+        self._known, self._kept_known = self._kept_known, {}
 
     def forget_z(self):
         """Each worker forgets the activations it remembered."""
         self._command("forget_z")
+        self._kept_known = {}

@@ -8,6 +8,7 @@ from scipy import sparse
 import cdl
 import dicod
 from cdl import BatchCDL, DiCoDiLe, GreedyCDL, OnlineCDL
+from cdl.dictionary import make_update_d
 from cdl.learn import ChunkedEncoder, LocalEncoder
 from cdl.learn.revival import Reviver, check_revive_atoms
 from cdl.learn.revival_rules import (
@@ -15,7 +16,9 @@ from cdl.learn.revival_rules import (
     find_candidates,
     shift_activations,
     shift_waveform,
+    shifted_atom,
 )
+from cdl.model.objective import data_fit_from_stats
 from cdl.model.occurrences import occurrence_counts, sparse_occurrence_counts
 from cdl.model.similarity import atom_similarity, duplicate_pairs, match_atoms
 from cdl.simulate import simulate_data
@@ -159,6 +162,7 @@ def test_centring_moves_energy_to_the_middle_and_keeps_the_model():
     (dict(min_occurrences=-1), ValueError, "min_occurrences"),
     (dict(max_corr=1.5), ValueError, "max_corr"),
     (dict(cooldown=0), ValueError, "cooldown"),
+    (dict(start=0), ValueError, "start"),
     (dict(centre="x"), TypeError, "centre"),
     (dict(foo=1), ValueError, "revive_atoms has unknown keys"),
     ("yes", TypeError, "revive_atoms"),
@@ -270,7 +274,8 @@ def test_planted_dead_atom_and_duplicate_are_repaired(planted):
     assert occurrence_counts(off.z_hat_)[2] == 0  # never revived by learning
     assert _n_recovered(off, u, v) <= 1
     assert _n_recovered(on, u, v) == 3
-    assert on.revived_[0] == dict(iteration=1, atom=2, reason="unused",
+    # Nothing is tried before iteration 5 (revive_atoms['start']).
+    assert on.revived_[0] == dict(iteration=5, atom=2, reason="unused",
                                   accepted=True)
     assert np.all(occurrence_counts(on.z_hat_) >= 5)
     assert not duplicate_pairs(on.uv_hat_, 8)
@@ -317,7 +322,8 @@ def test_duplicate_is_replaced_by_the_missing_atom(planted):
     z[:, 0] = z[:, 2] = np.maximum(z[:, 0], z[:, 2]) / 2  # shared activations
     encoder.set_z(z)
     before = encoder.get_cost()
-    reviver = Reviver(n_atoms=3)
+    assert Reviver(n_atoms=3).candidate(encoder, D, 4) is None  # start 5
+    reviver = Reviver(n_atoms=3, start=1)
     atom, reason = reviver.candidate(encoder, D, 1)
     assert (atom, reason) in ((2, "duplicate of 0"), (0, "duplicate of 2"))
 
@@ -333,6 +339,73 @@ def test_duplicate_is_replaced_by_the_missing_atom(planted):
     assert new["corr_u"] > 0.9 and new["corr_v"] > 0.9  # the missing atom
     assert np.all(encoder.get_z_hat()[:, atom] >= 0)
     assert reviver.get_state()["n_attempts"] == 1
+
+
+def _d_step_gain(encoder, update_d):
+    """The loop's judge of off-centre moves: objective, and after a d-step."""
+    def d_step_gain(D_try):
+        ztz, ztX = encoder.get_sufficient_statistics()
+        l1 = encoder.get_l1()
+        before = data_fit_from_stats(encoder.D, ztz, ztX, encoder.XtX, 8) + l1
+        after = data_fit_from_stats(update_d(D_try, ztz, ztX), ztz, ztX,
+                                    encoder.XtX, 8) + l1
+        return before, after
+    return d_step_gain
+
+
+@pytest.mark.parametrize("pays", [True, False])
+def test_off_centre_move_is_kept_only_when_the_d_step_goes_further(planted, pays):
+    X, u, v, _ = planted
+    # True atom 0 cut by the window (its waveform 8 samples late), atoms 1, 2.
+    D = np.array([_uv(u[0], shift_waveform(v[0], 8)), _uv(u[1], v[1]),
+                  _uv(u[2], v[2])])
+    D[0, 8:] /= np.linalg.norm(D[0, 8:])
+    encoder = LocalEncoder(X, 3, 24)
+    encoder.set_D(D)
+    reg = np.full(3, 0.1 * encoder.lambda_max())
+    encoder.set_reg(reg)
+
+    def set_dictionary(D_new):
+        encoder.set_D(D_new)
+        encoder.set_reg(reg)
+    previous = encoder.compute_z()["objective"]  # iteration 0 (no d-step)
+    reviver = Reviver(n_atoms=3, start=1)
+    atom, reason = reviver.candidate(encoder, D, 1)
+    shift = int(reason.split()[-1])
+    assert atom == 0 and shift < 0  # energy late: moved earlier
+    plain = LocalEncoder(X, 3, 24)
+    plain.set_D(D)
+    plain.set_reg(reg)
+    plain.compute_z()
+    plain.compute_z()  # iteration 1, without the move
+    z_plain = plain.get_z_hat()
+    judge = _d_step_gain(encoder, make_update_d(8, rank1=True))
+    values = []
+
+    def d_step_gain(D_try):
+        values.append(judge(D_try))
+        before, after = values[-1]
+        # A move that does not pay: the moved d-step is made to look worse.
+        return before, after if pays or len(values) == 1 else values[0][1] + 1.
+    D_kept, info = reviver.move(encoder, D, atom, reason, 1, None,
+                                set_dictionary, d_step_gain, previous)
+    assert reviver.log == [(1, 0, reason, pays)]
+    if pays:
+        (_, without), (moved_before, moved) = values
+        assert moved < without and moved_before <= previous
+        np.testing.assert_array_equal(D_kept[0], shifted_atom(D, 0, 8, shift))
+        np.testing.assert_array_equal(D_kept[1:], D[1:])
+        z = encoder.get_z_hat()
+        np.testing.assert_array_equal(z[:, 0], shift_activations(z_plain[:, 0], shift))
+        np.testing.assert_array_equal(z[:, 1:], z_plain[:, 1:])
+        # The moved model is the plain one up to the energy the move cut.
+        np.testing.assert_allclose(info["objective"], encoder.get_cost(), rtol=1e-9)
+        np.testing.assert_allclose(moved_before, values[0][0], rtol=1e-2)
+        assert info["l1"] == encoder.get_l1()
+    else:  # exactly the plain z-step, as without revival
+        assert D_kept is D
+        np.testing.assert_array_equal(encoder.D, D)
+        np.testing.assert_array_equal(encoder.get_z_hat(), z_plain)
 
 
 @pytest.mark.parametrize("cls, params", [
@@ -390,7 +463,9 @@ def test_chunked_and_distributed_revive_as_the_local_encoder(planted):
 def test_distributed_revival_adds_no_round_trip_when_nothing_is_tried(
         planted, cluster_calls, cls, kwargs):
     """Two round trips per iteration (solve, set_D) as without revival: the
-    occurrences come back with the solve; a try costs its own."""
+    occurrences come back with the solve; a try costs its own, and a kept
+    off-centre move (made after its solve) one more for the occurrences of
+    the moved activations, at the next iteration."""
     X, _, _, D_init = planted
     calls = cluster_calls
     ends = []  # len(calls) at the end of each iteration
@@ -399,14 +474,20 @@ def test_distributed_revival_adds_no_round_trip_when_nothing_is_tried(
                 backend="local", solver_z_kwargs=TIGHT,
                 callback=lambda *args: ends.append(len(calls)), **kwargs).fit(X)
     tried = {r["iteration"] for r in model.revived_}
+    moved = {r["iteration"] + 1 for r in model.revived_  # batch: after the solve
+             if r["accepted"] and r["reason"].startswith("off-centre")
+             and cls is BatchCDL}
     assert tried and len(tried) < model.n_iter_ == len(ends)
     per_iteration = [calls[a:b] for a, b in zip(ends[:-1], ends[1:])]
     for ii, names in enumerate(per_iteration, start=1):
         if ii in tried:
             assert names.count("solve") >= 1 and "keep_z" in names, names
+        elif ii in moved:
+            assert names == ["get_usage", "solve", "set_D"], (ii, names)
         else:
             assert names == ["solve", "set_D"], (ii, names)
-    assert "get_usage" not in calls and calls.count("get_z") == 1 + sum(
+    assert calls.count("get_usage") == len(moved - tried)
+    assert calls.count("get_z") == 1 + sum(
         r["reason"].startswith("off-centre") for r in model.revived_)
 
 
@@ -480,9 +561,9 @@ def test_resume_across_a_revival_is_exact(planted, tmp_path, revive_atoms):
                   D_init=D_init, random_state=0, revive_atoms=revive_atoms)
     fname = tmp_path / "ckpt.npz"
     reference = BatchCDL(**kwargs).fit(X)
-    assert reference.revived_ and reference.revived_[0]["iteration"] < 5
-    with pytest.warns(RuntimeWarning, match="interrupted after 7 "):
-        BatchCDL(**kwargs, callback=interrupt_at(7), checkpoint=fname,
+    assert reference.revived_ and reference.revived_[0]["iteration"] < 9
+    with pytest.warns(RuntimeWarning, match="interrupted after 9 "):
+        BatchCDL(**kwargs, callback=interrupt_at(9), checkpoint=fname,
                  checkpoint_every=5).fit(X)
     resumed = BatchCDL(**kwargs, checkpoint=fname).fit(X, resume=fname)
     assert_same_fit(resumed, reference)
@@ -506,7 +587,7 @@ def test_ctrl_c_during_a_revival_try_checkpoints_a_consistent_state(
         planted, tmp_path, monkeypatch):
     X, u, v, D_init = planted
     kwargs = dict(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=8, eps=0.,
-                  D_init=D_init, random_state=0)
+                  D_init=D_init, random_state=0, revive_atoms=dict(start=1))
     reference = BatchCDL(**kwargs).fit(X)
     assert reference.revived_[0]["iteration"] == 1
     fname = tmp_path / "ckpt.npz"
@@ -549,7 +630,7 @@ def test_ctrl_c_during_a_distributed_try_puts_the_workers_back(
         model = BatchCDL(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=8,
                          D_init=D_init, random_state=0, solver_z="dicod",
                          n_workers=2, backend="local", solver_z_kwargs=TIGHT,
-                         checkpoint=fname).fit(X)
+                         revive_atoms=dict(start=1), checkpoint=fname).fit(X)
     assert model.interrupted_ and model.revived_ == []
     state, _ = read_checkpoint(fname)
     assert state["n_iter"] == 1 and state["revival"]["n_attempts"] == 0
@@ -571,8 +652,8 @@ def test_weakest_swap_is_kept_only_when_it_beats_the_plain_z_step(planted):
     encoder.set_reg(reg)
     before = encoder.compute_z()["objective"]
     flat = [before, before, before]
-    assert Reviver(n_atoms=3).candidate(encoder, D, 1, flat) is None  # off
-    reviver = Reviver(n_atoms=3, swap=1e-3)
+    assert Reviver(n_atoms=3, start=1).candidate(encoder, D, 1, flat) is None  # no swap
+    reviver = Reviver(n_atoms=3, swap=1e-3, start=1)
     assert reviver.candidate(encoder, D, 1, [2 * before, before, before]) is None
     atom, reason = reviver.candidate(encoder, D, 1, flat)
     assert reason == "weakest"

@@ -102,10 +102,12 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         run then continues exactly as the run that wrote it would have; the
         encoder must have a ``set_z`` method.
     reviver : cdl.learn.revival.Reviver | None
-        Atom revival: before each z-step (from the second on) an unused,
-        duplicated or off-centre atom may be replaced (or moved); the change
-        is kept only if the objective after that z-step is not above the
-        objective before it (see :mod:`cdl.learn.revival`). Learning does
+        Atom revival: at the z-step of an iteration (from the reviver's
+        ``start`` on) an unused, duplicated or off-centre atom may be
+        replaced (or moved); a replacement is kept only if the objective
+        after that z-step is not above the objective before it, a move (in
+        batch learning) only if the d-step then goes further than without
+        it (see :mod:`cdl.learn.revival`). Learning does
         not stop on ``eps`` while an atom can still be tried. Its state
         (``revival``) is part of the learning state. None: no revival.
     inexact_z : bool
@@ -162,6 +164,15 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     def cost(info):  # the objective after a z-step, as recorded in pobj
         return encoder.get_cost() if online else info["objective"]
 
+    def d_step_gain(D_try):  # batch: objective of D_try, and after its d-step
+        ztz, ztX = encoder.get_sufficient_statistics()
+        l1 = encoder.get_l1()
+        before = data_fit_from_stats(encoder.D, ztz, ztX, encoder.XtX,
+                                     n_channels) + l1
+        D_next = apply_window(update_d(D_try, ztz, ztX), window, n_channels)
+        return before, data_fit_from_stats(D_next, ztz, ztX, encoder.XtX,
+                                           n_channels) + l1
+
     encoder.set_reg(current_reg())
     if state is None:
         pobj, times = [encoder.get_cost()], [0.]
@@ -199,8 +210,9 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
             if reviver is None:
                 info = encoder.compute_z(trials)
             else:
-                D, info, stats = reviver.z_step(encoder, D, ii, trials, pobj, stats,
-                                                set_dictionary, cost)
+                D, info, stats = reviver.z_step(
+                    encoder, D, ii, trials, pobj, stats, set_dictionary, cost,
+                    None if online else d_step_gain)
             in_d_step = True  # from here the activations are ahead of boundary
             unfinished = (D.copy(), encoder.reg.copy()) \
                 if info.get("n_stopped_early", 0) else None
