@@ -76,9 +76,9 @@ from .revival_rules import atom_shift, find_candidates, shifted_atom
 #: 156; ``max_attempts`` None is twice the number of atoms; ``start`` 5: on
 #: EEGBCI runs 3-10 (8 atoms, 30 iterations, 5 seeds) the final objective
 #: with revival was at most that without in 28 of 40 'chunk' fits and 26 of
-#: 40 'random' fits when changes began at iteration 1, and in 37 and 40 of
-#: 40 from iteration 5 (with the d-step test of off-centre moves), while
-#: the simulations still recover every atom.
+#: 40 'random' fits when changes began at iteration 1, and in 35 and 40 of
+#: 40 from iteration 5 (with the d-step test of off-centre moves; from
+#: iteration 3: 33 and 40), while the simulations still recover every atom.
 DEFAULTS = dict(min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR, cooldown=5,
                 max_attempts=None, centre=0.1, swap=None, start=5)
 
