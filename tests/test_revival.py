@@ -1,5 +1,7 @@
 """Atom revival: the pure rules, the encoders' revival methods, and revival
 inside the learning loop (every learning mode and encoder, resume, Ctrl-C)."""
+import json
+
 import numpy as np
 import pytest
 from callbacks import interrupt_at
@@ -402,10 +404,21 @@ def test_off_centre_move_is_kept_only_when_the_d_step_goes_further(planted, pays
         np.testing.assert_allclose(info["objective"], encoder.get_cost(), rtol=1e-9)
         np.testing.assert_allclose(moved_before, values[0][0], rtol=1e-2)
         assert info["l1"] == encoder.get_l1()
+        assert reviver.refused == {}
     else:  # exactly the plain z-step, as without revival
         assert D_kept is D
         np.testing.assert_array_equal(encoder.D, D)
         np.testing.assert_array_equal(encoder.get_z_hat(), z_plain)
+        # Not moved again until it is further off-centre; the checkpointed
+        # state remembers it.
+        assert reviver.refused == {0: abs(shift)}
+        again = reviver.candidate(encoder, D, 1 + reviver.cooldown)
+        assert again is None or again[0] != 0
+        resumed = Reviver(n_atoms=3, start=1)
+        resumed.set_state(json.loads(json.dumps(reviver.get_state())))
+        assert resumed.refused == reviver.refused
+        resumed.refused[0] = abs(shift) - 1
+        assert resumed.candidate(encoder, D, 1 + reviver.cooldown)[0] == 0
 
 
 @pytest.mark.parametrize("cls, params", [

@@ -31,7 +31,8 @@ cut. :class:`Reviver` checks the dictionary before each z-step of
   d-step from the moved atom and activations reaches a lower objective than
   the d-step without the move and the moved model is not above the
   objective before the z-step (:meth:`Reviver.move`), in online learning
-  as the other changes;
+  as the other changes; an atom whose move was not kept is moved again
+  only once it is further off-centre than it was then;
 - optionally (``swap``, off by default: no gain measured) once the
   objective decreases by less than ``swap`` times its value per iteration,
   the least used atom is swapped for the largest residual window;
@@ -183,6 +184,7 @@ class Reviver:
         state : dict
         """
         return dict(last_try=sorted([int(k), int(i)] for k, i in self.last_try.items()),
+                    refused=sorted([int(k), int(s)] for k, s in self.refused.items()),
                     n_attempts=int(self.n_attempts),
                     n_encoded=None if self.n_encoded is None else int(self.n_encoded),
                     log=[[int(i), int(k), str(r), bool(a)] for i, k, r, a in self.log])
@@ -196,6 +198,8 @@ class Reviver:
         """
         state = state or {}
         self.last_try = {int(k): int(i) for k, i in state.get("last_try", [])}
+        # |shift| of each atom's last move that was not kept.
+        self.refused = {int(k): int(s) for k, s in state.get("refused", [])}
         self.n_attempts = int(state.get("n_attempts", 0))
         self.n_encoded = state.get("n_encoded")
         self.log = [tuple(entry) for entry in state.get("log", [])]
@@ -239,7 +243,8 @@ class Reviver:
             n_times_atom = get_n_times_atom(D, encoder.n_channels)
             shifts = {k: atom_shift(D, k, encoder.n_channels) for k in ready}
             off = [k for k in ready
-                   if abs(shifts[k]) >= max(1, self.centre * n_times_atom)]
+                   if abs(shifts[k]) >= max(1, self.centre * n_times_atom)
+                   and abs(shifts[k]) > self.refused.get(k, 0)]
             if off:
                 atom = max(off, key=lambda k: (abs(shifts[k]), -k))
                 return atom, f"off-centre by {shifts[atom]}"
@@ -374,6 +379,7 @@ class Reviver:
             value = cost(info)
             accepted = bool(value < target if reason == "weakest"
                             else value <= target)
+            self._record(atom, shift, accepted)
             if accepted:
                 kept = False
                 encoder.forget_z()
@@ -441,6 +447,7 @@ class Reviver:
             set_dictionary(D_new)
             before, moved = d_step_gain(D_new)
             accepted = bool(moved < plain and before <= previous)
+            self._record(atom, shift, accepted)
             if accepted:
                 encoder.forget_z()
                 info = dict(info, objective=before, l1=encoder.get_l1())
@@ -457,6 +464,14 @@ class Reviver:
             raise
         self.log.append((ii, atom, reason, accepted))
         return D_new, info
+
+    def _record(self, atom, shift, accepted):
+        """Remember the size of a move that was not kept (a kept change of
+        the atom forgets it)."""
+        if accepted:
+            self.refused.pop(atom, None)
+        elif shift is not None:
+            self.refused[atom] = abs(shift)
 
     def pending(self, encoder, D, ii, pobj=None):
         """Whether a candidate would be tried at iteration ``ii`` (learning then

@@ -114,31 +114,31 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     Atom revival during learning: before each z-step from the sixth on
     (the first five let the atoms settle), at most one atom is changed.
     An unused atom (fewer than 5 occurrences, an occurrence being a
-    positive local maximum of its activations) or
-    the weaker of two near-duplicates (correlations of the spatial
-    patterns and of the waveforms at their best lag both >= 0.9) is
-    replaced by the window of the signal that the model explains worst
-    (its rank-1 approximation, normalised as the initial dictionaries),
-    its activations reset, and kept only if the objective after its
-    z-step is not above the one before, so ``pobj_`` never increases. An
-    off-centre atom (centre of energy of its waveform 10% of its length or
-    more from the middle) is moved to the middle, its activations moved the
-    other way (the model is unchanged), and kept only if the d-step then
-    reaches a lower objective than without the move and the moved model is
-    not above the objective before the z-step (online learning: as a
-    replacement). A change that is not kept leaves the fit as without it;
-    each atom is tried at most every 5 iterations, ``2 * n_atoms`` tries
-    in all, and learning does not stop
-    on ``eps`` while an atom can still be tried. Deterministic; its state
-    is part of the checkpoints. A dict changes the thresholds:
-    ``min_occurrences`` (5), ``max_corr`` (0.9), ``cooldown`` (5),
-    ``max_attempts`` (None: ``2 * n_atoms``), ``centre`` (0.1; None: no
-    moves), ``start`` (5: the first iteration, 0-based, when atoms may be
-    changed), ``swap`` (None: off; a relative decrease of the objective
-    below which the least used atom is swapped for the largest residual
-    window, kept only if it beats the plain z-step); see
-    :mod:`cdl.learn.revival`. False: no revival (the learning of cdl-meeg
-    before revival, exactly). The tries are listed in ``revived_``."""
+    positive local maximum of its activations) or the weaker of two
+    near-duplicates (correlations of the spatial patterns and of the
+    waveforms at their best lag both >= 0.9) is replaced by the window of
+    the signal that the model explains worst (its rank-1 approximation,
+    normalised as the initial dictionaries), its activations reset, and
+    kept only if the objective after its z-step is not above the one
+    before, so ``pobj_`` never increases. An off-centre atom (centre of
+    energy of its waveform 10% of its length or more from the middle) is
+    moved to the middle, its activations moved the other way (the model is
+    unchanged), and kept only if the d-step then reaches a lower objective
+    than without the move and the moved model is not above the objective
+    before the z-step (online learning: as a replacement); it is moved
+    again only once further off-centre. A change that is not kept leaves
+    the fit as without it; each atom is tried at most every 5 iterations,
+    ``2 * n_atoms`` tries in all, and learning does not stop on ``eps``
+    while an atom can still be tried. Deterministic; its state is part of
+    the checkpoints. A dict changes the thresholds: ``min_occurrences``
+    (5), ``max_corr`` (0.9), ``cooldown`` (5), ``max_attempts`` (None:
+    ``2 * n_atoms``), ``centre`` (0.1; None: no moves), ``start`` (5: the
+    first iteration, 0-based, when atoms may be changed), ``swap`` (None:
+    off; a relative decrease of the objective below which the least used
+    atom is swapped for the largest residual window, kept only if it beats
+    the plain z-step); see :mod:`cdl.learn.revival`. False: no revival (the
+    learning of cdl-meeg before revival, exactly). The tries are listed in
+    ``revived_``."""
 
 _CDL_PARAMS = ("n_atoms", "n_times_atom", "reg", "n_iter", "n_jobs", "solver_z",
                "solver_z_kwargs", "unbiased_z_hat", "solver_d", "solver_d_kwargs",
