@@ -358,10 +358,7 @@ def _d_step_gain(encoder, update_d):
 @pytest.mark.parametrize("pays", [True, False])
 def test_off_centre_move_is_kept_only_when_the_d_step_goes_further(planted, pays):
     X, u, v, _ = planted
-    # True atom 0 cut by the window (its waveform 8 samples late), atoms 1, 2.
-    D = np.array([_uv(u[0], shift_waveform(v[0], 8)), _uv(u[1], v[1]),
-                  _uv(u[2], v[2])])
-    D[0, 8:] /= np.linalg.norm(D[0, 8:])
+    D = _cut_dictionary(u, v)
     encoder = LocalEncoder(X, 3, 24)
     encoder.set_D(D)
     reg = np.full(3, 0.1 * encoder.lambda_max())
@@ -419,6 +416,94 @@ def test_off_centre_move_is_kept_only_when_the_d_step_goes_further(planted, pays
         assert resumed.refused == reviver.refused
         resumed.refused[0] = abs(shift) - 1
         assert resumed.candidate(encoder, D, 1 + reviver.cooldown)[0] == 0
+
+
+def _cut_dictionary(u, v):
+    """True atoms 0-2, atom 0 cut by the window (its waveform 8 samples late)."""
+    D = np.array([_uv(u[0], shift_waveform(v[0], 8)), _uv(u[1], v[1]),
+                  _uv(u[2], v[2])])
+    D[0, 8:] /= np.linalg.norm(D[0, 8:])
+    return D
+
+
+def test_ctrl_c_while_a_move_is_judged_checkpoints_nothing_ahead(
+        planted, tmp_path, monkeypatch):
+    """The move comes after the z-step: a Ctrl-C then is one during a d-step
+    (no checkpoint of activations that are ahead of the dictionary), and the
+    activations are the z-step's, not the moved ones."""
+    from cdl.learn import revival
+    X, u, v, _ = planted
+    kwargs = dict(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=8, eps=0.,
+                  D_init=_cut_dictionary(u, v), random_state=0,
+                  revive_atoms=dict(start=1))
+    reference = BatchCDL(**kwargs).fit(X)
+    assert reference.revived_[0]["iteration"] == 1
+    assert reference.revived_[0]["reason"].startswith("off-centre")
+    shifted = revival.shifted_atom
+
+    def interrupted(*args):
+        shifted(*args)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(revival, "shifted_atom", interrupted)
+    fname = tmp_path / "ckpt.npz"
+    with pytest.warns(RuntimeWarning, match=r"after 1 iteration\(s\); the "
+                      r"dictionary learned so far is kept\.$"):
+        model = BatchCDL(**kwargs, checkpoint=fname).fit(X)
+    assert model.interrupted_ and model.revived_ == [] and not fname.exists()
+    # The dictionary of iteration 0 (no move), with finite activations.
+    first = BatchCDL(**dict(kwargs, n_iter=1)).fit(X)
+    np.testing.assert_array_equal(model.uv_hat_, first.uv_hat_)
+    assert np.all(np.isfinite(model.z_hat_)) and model.z_hat_.shape == (2, 3, 1977)
+
+
+def test_interrupted_rejection_keeps_the_z_step(planted):
+    """A Ctrl-C while a refused move is undone leaves the z-step's
+    activations (the kept copy is put back once)."""
+    X, u, v, _ = planted
+    D = _cut_dictionary(u, v)
+    encoder = LocalEncoder(X, 3, 24)
+    encoder.set_D(D)
+    reg = np.full(3, 0.1 * encoder.lambda_max())
+    encoder.set_reg(reg)
+    previous = encoder.compute_z()["objective"]
+    reviver = Reviver(n_atoms=3, start=1)
+    atom, reason = reviver.candidate(encoder, D, 1)
+    calls = []
+
+    def set_dictionary(D_new):
+        calls.append(1)
+        if len(calls) == 2:  # putting D back after the refusal
+            raise KeyboardInterrupt
+        encoder.set_D(D_new)
+        encoder.set_reg(reg)
+    judge = _d_step_gain(encoder, make_update_d(8, rank1=True))
+    values = []
+
+    def refuse(D_try):
+        values.append(judge(D_try))
+        return values[-1][0], values[0][1] + (len(values) > 1)
+    with pytest.raises(KeyboardInterrupt):
+        reviver.move(encoder, D, atom, reason, 1, None, set_dictionary, refuse,
+                     previous)
+    plain = LocalEncoder(X, 3, 24)
+    plain.set_D(D)
+    plain.set_reg(reg)
+    plain.compute_z()
+    plain.compute_z()
+    np.testing.assert_array_equal(encoder.get_z_hat(), plain.get_z_hat())
+    np.testing.assert_array_equal(encoder.D, D)
+    assert reviver.log == []
+
+
+def test_learning_does_not_stop_on_eps_before_revival_starts(planted):
+    X, u, v, D_init = planted
+    model = BatchCDL(n_atoms=3, n_times_atom=24, reg=0.1, n_iter=30, eps=0.3,
+                     D_init=D_init, random_state=0).fit(X)
+    # eps 0.3 would stop at iteration 2, with atom 2 still dead.
+    assert model.n_iter_ > 5
+    assert model.revived_[0] == dict(iteration=5, atom=2, reason="unused",
+                                     accepted=True)
+    assert occurrence_counts(model.z_hat_)[2] >= 5
 
 
 @pytest.mark.parametrize("cls, params", [

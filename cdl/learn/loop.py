@@ -107,7 +107,10 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
         replaced (or moved); a replacement is kept only if the objective
         after that z-step is not above the objective before it, a move (in
         batch learning) only if the d-step then goes further than without
-        it (see :mod:`cdl.learn.revival`). Learning does
+        it and the moved model is not above the objective before the z-step
+        (see :mod:`cdl.learn.revival`). A Ctrl-C while a move is judged
+        comes after the z-step: like one during a d-step, it writes no
+        checkpoint. Learning does
         not stop on ``eps`` while an atom can still be tried. Its state
         (``revival``) is part of the learning state. None: no revival.
     inexact_z : bool
@@ -164,7 +167,12 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
     def cost(info):  # the objective after a z-step, as recorded in pobj
         return encoder.get_cost() if online else info["objective"]
 
-    def d_step_gain(D_try):  # batch: objective of D_try, and after its d-step
+    def d_step_gain(D_try):
+        # Batch revival's judge of a move: the objective of the encoder's
+        # dictionary (D_try, set by the caller) and activations, and after a
+        # d-step from D_try. The activations are then ahead of the boundary.
+        nonlocal in_d_step
+        in_d_step = True
         ztz, ztX = encoder.get_sufficient_statistics()
         l1 = encoder.get_l1()
         before = data_fit_from_stats(encoder.D, ztz, ztX, encoder.XtX,

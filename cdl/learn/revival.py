@@ -47,9 +47,10 @@ cut. :class:`Reviver` checks the dictionary before each z-step of
 - a replacement is kept when the objective after its z-step is not above
   the objective before it (a swap: when it is below that of the z-step
   without the change); otherwise the activations and the dictionary are put
-  back and the plain z-step is run. The objective never increases, and
-  nothing random is drawn; a change that is not kept leaves the fit exactly
-  as without it;
+  back and the plain z-step is run (again: exactly as without the change
+  unless the z-step draws random numbers, as DICOD's 'random' strategy
+  does); a move that is not kept leaves the fit exactly as without it. The
+  objective never increases, and nothing random is drawn by revival;
 - learning does not stop on ``eps`` while a candidate can still be tried.
 
 The encoder methods it uses (:class:`cdl.learn.Encoder`): ``atom_usage``
@@ -442,26 +443,32 @@ class Reviver:
         D_new = D.copy()
         D_new[atom] = shifted_atom(D, atom, encoder.n_channels, shift)
         encoder.keep_z()
+        kept = True  # a copy of the z-step's activations is kept
         try:
             encoder.shift_activations(atom, shift)
             set_dictionary(D_new)
             before, moved = d_step_gain(D_new)
             accepted = bool(moved < plain and before <= previous)
-            self._record(atom, shift, accepted)
             if accepted:
-                encoder.forget_z()
                 info = dict(info, objective=before, l1=encoder.get_l1())
+                kept = False
+                encoder.forget_z()
             else:
+                kept = False
                 encoder.restore_z()
                 set_dictionary(D)
                 D_new = D
         except BaseException:
+            # Ctrl-C or an error: the z-step's activations and the dictionary
+            # back (the loop checkpoints nothing after a d_step_gain).
             try:
-                encoder.restore_z()
+                if kept:
+                    encoder.restore_z()
                 set_dictionary(D)
             except Exception:  # noqa: BLE001 (workers already gone: the loop reports)
                 pass
             raise
+        self._record(atom, shift, accepted)
         self.log.append((ii, atom, reason, accepted))
         return D_new, info
 
@@ -474,9 +481,9 @@ class Reviver:
             self.refused[atom] = abs(shift)
 
     def pending(self, encoder, D, ii, pobj=None):
-        """Whether a candidate would be tried at iteration ``ii`` (learning then
-        does not stop on ``eps``)."""
-        return self.candidate(encoder, D, ii, pobj) is not None
+        """Whether a candidate would be tried at iteration ``ii``, or at
+        ``start`` if that is later (learning then does not stop on ``eps``)."""
+        return self.candidate(encoder, D, max(ii, self.start), pobj) is not None
 
 
 def forget_atom(stats, atom):

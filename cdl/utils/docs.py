@@ -111,8 +111,8 @@ docdict["hostfile"] = """hostfile : path-like | None
 docdict["worker_timeout"] = """worker_timeout : float
     Seconds a worker may stay silent before it is declared dead."""
 docdict["revive_atoms"] = """revive_atoms : bool | dict
-    Atom revival during learning: before each z-step from the sixth on
-    (the first five let the atoms settle), at most one atom is changed.
+    Atom revival during learning: at each z-step from the sixth on (the
+    first five let the atoms settle), at most one atom is changed.
     An unused atom (fewer than 5 occurrences, an occurrence being a
     positive local maximum of its activations) or the weaker of two
     near-duplicates (correlations of the spatial patterns and of the
@@ -126,7 +126,7 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     unchanged), and kept only if the d-step then reaches a lower objective
     than without the move and the moved model is not above the objective
     before the z-step (online learning: as a replacement); it is moved
-    again only once further off-centre. A change that is not kept leaves
+    again only once further off-centre. A move that is not kept leaves
     the fit as without it; each atom is tried at most every 5 iterations,
     ``2 * n_atoms`` tries in all, and learning does not stop on ``eps``
     while an atom can still be tried. Deterministic; its state is part of
