@@ -349,9 +349,9 @@ def _d_step_gain(encoder, update_d):
         ztz, ztX = encoder.get_sufficient_statistics()
         l1 = encoder.get_l1()
         before = data_fit_from_stats(encoder.D, ztz, ztX, encoder.XtX, 8) + l1
-        after = data_fit_from_stats(update_d(D_try, ztz, ztX), ztz, ztX,
-                                    encoder.XtX, 8) + l1
-        return before, after
+        D_next = update_d(D_try, ztz, ztX)
+        after = data_fit_from_stats(D_next, ztz, ztX, encoder.XtX, 8) + l1
+        return before, after, (ztz, ztX, D_next)
     return d_step_gain
 
 
@@ -383,15 +383,16 @@ def test_off_centre_move_is_kept_only_when_the_d_step_goes_further(planted, pays
 
     def d_step_gain(D_try):
         values.append(judge(D_try))
-        before, after = values[-1]
+        before, after, step = values[-1]
         # A move that does not pay: the moved d-step is made to look worse.
-        return before, after if pays or len(values) == 1 else values[0][1] + 1.
+        return before, after if pays or len(values) == 1 else values[0][1] + 1., step
     D_kept, info = reviver.move(encoder, D, atom, reason, 1, None,
                                 set_dictionary, d_step_gain, previous)
     assert reviver.log == [(1, 0, reason, pays)]
     if pays:
-        (_, without), (moved_before, moved) = values
+        (_, without, _), (moved_before, moved, step) = values
         assert moved < without and moved_before <= previous
+        assert info["d_step"] is step  # the loop's d-step is the one judged
         np.testing.assert_array_equal(D_kept[0], shifted_atom(D, 0, 8, shift))
         np.testing.assert_array_equal(D_kept[1:], D[1:])
         z = encoder.get_z_hat()
@@ -403,7 +404,7 @@ def test_off_centre_move_is_kept_only_when_the_d_step_goes_further(planted, pays
         assert info["l1"] == encoder.get_l1()
         assert reviver.refused == {}
     else:  # exactly the plain z-step, as without revival
-        assert D_kept is D
+        assert D_kept is D and info["d_step"] is values[0][2]
         np.testing.assert_array_equal(encoder.D, D)
         np.testing.assert_array_equal(encoder.get_z_hat(), z_plain)
         # Not moved again until it is further off-centre; the checkpointed
@@ -481,7 +482,7 @@ def test_interrupted_rejection_keeps_the_z_step(planted):
 
     def refuse(D_try):
         values.append(judge(D_try))
-        return values[-1][0], values[0][1] + (len(values) > 1)
+        return values[-1][0], values[0][1] + (len(values) > 1), values[-1][2]
     with pytest.raises(KeyboardInterrupt):
         reviver.move(encoder, D, atom, reason, 1, None, set_dictionary, refuse,
                      previous)

@@ -169,17 +169,19 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
 
     def d_step_gain(D_try):
         # Batch revival's judge of a move: the objective of the encoder's
-        # dictionary (D_try, set by the caller) and activations, and after a
-        # d-step from D_try. The activations are then ahead of the boundary.
+        # dictionary (D_try, set by the caller) and activations, after a
+        # d-step from D_try, and that d-step (the loop reuses the one kept).
+        # The activations are then ahead of the boundary.
         nonlocal in_d_step
         in_d_step = True
         ztz, ztX = encoder.get_sufficient_statistics()
         l1 = encoder.get_l1()
         before = data_fit_from_stats(encoder.D, ztz, ztX, encoder.XtX,
                                      n_channels) + l1
-        D_next = apply_window(update_d(D_try, ztz, ztX), window, n_channels)
-        return before, data_fit_from_stats(D_next, ztz, ztX, encoder.XtX,
-                                           n_channels) + l1
+        D_next = update_d(D_try, ztz, ztX)
+        after = data_fit_from_stats(apply_window(D_next, window, n_channels),
+                                    ztz, ztX, encoder.XtX, n_channels) + l1
+        return before, after, (ztz, ztX, D_next)
 
     encoder.set_reg(current_reg())
     if state is None:
@@ -232,12 +234,16 @@ def learn_dictionary(encoder, D_init, reg, update_d, n_iter=60, lmbd_max="scaled
                      "dictionary. Learning stopped.")
                 n_done, stopped = ii + 1, True
                 break
-            ztz, ztX = encoder.get_sufficient_statistics(trials)
-            if online and stats is not None:
-                ztz, ztX = alpha * stats[0] + ztz, alpha * stats[1] + ztX
+            judged = info.pop("d_step", None)  # a move's d-step, already run
+            if judged is None:
+                ztz, ztX = encoder.get_sufficient_statistics(trials)
+                if online and stats is not None:
+                    ztz, ztX = alpha * stats[0] + ztz, alpha * stats[1] + ztX
+            else:
+                ztz, ztX = judged[:2]
             stats = (ztz, ztX)
             t_start = time.perf_counter()
-            D = update_d(D, ztz, ztX)
+            D = update_d(D, ztz, ztX) if judged is None else judged[2]
             encoder.set_D(apply_window(D, window, n_channels))
             times.append(time.perf_counter() - t_start)
             if online:

@@ -302,10 +302,11 @@ class Reviver:
             ``cost(info) -> float``, the objective after a z-step, as the loop
             records it.
         d_step_gain : callable | None
-            ``d_step_gain(D) -> (before, after)``: the objective of ``D`` and
-            the current activations, and after a d-step from them (batch
-            learning); off-centre moves are then judged by it
-            (:meth:`move`). None: by the z-step, as the other changes.
+            ``d_step_gain(D) -> (before, after, d_step)``: the objective of
+            ``D`` and the current activations, after a d-step from them, and
+            that d-step ``(ztz, ztX, D_next)`` (batch learning); off-centre
+            moves are then judged by it (:meth:`move`). None: by the z-step,
+            as the other changes.
 
         Returns
         -------
@@ -433,12 +434,14 @@ class Reviver:
             The dictionary kept.
         info : dict
             The z-step's info (``objective`` and ``l1`` of the moved activations
-            when the move is kept).
+            when the move is kept), with ``d_step``: the statistics and the
+            d-step judged for the state kept, which the loop uses as its
+            d-step.
         """
         self.n_attempts += 1
         self.last_try[atom] = ii
         info = encoder.compute_z(trials)
-        _, plain = d_step_gain(D)
+        _, plain, plain_step = d_step_gain(D)
         shift = int(reason.split()[-1])
         D_new = D.copy()
         D_new[atom] = shifted_atom(D, atom, encoder.n_channels, shift)
@@ -447,10 +450,11 @@ class Reviver:
         try:
             encoder.shift_activations(atom, shift)
             set_dictionary(D_new)
-            before, moved = d_step_gain(D_new)
+            before, moved, moved_step = d_step_gain(D_new)
             accepted = bool(moved < plain and before <= previous)
             if accepted:
-                info = dict(info, objective=before, l1=encoder.get_l1())
+                info = dict(info, objective=before, l1=encoder.get_l1(),
+                            d_step=moved_step)
                 kept = False
                 encoder.forget_z()
             else:
@@ -458,6 +462,7 @@ class Reviver:
                 encoder.restore_z()
                 set_dictionary(D)
                 D_new = D
+                info = dict(info, d_step=plain_step)
         except BaseException:
             # Ctrl-C or an error: the z-step's activations and the dictionary
             # back (the loop checkpoints nothing after a d_step_gain).
