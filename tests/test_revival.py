@@ -309,16 +309,32 @@ def test_revival_log_and_diagnostics_survive_save_and_read(planted, tmp_path):
     assert back.diagnostics_ == model.diagnostics_
 
 
+def _encoder(X, D, reg=None):
+    """A LocalEncoder of the planted problem with dictionary ``D`` and
+    ``reg`` (None: 0.1 times lambda_max of ``D``)."""
+    encoder = LocalEncoder(X, 3, 24)
+    encoder.set_D(D)
+    if reg is None:
+        reg = np.full(3, 0.1 * encoder.lambda_max())
+    encoder.set_reg(reg)
+    return encoder, reg
+
+
+def _dictionary_setter(encoder, reg):
+    """The loop's ``set_dictionary`` at a fixed ``reg``."""
+    def set_dictionary(D_new):
+        encoder.set_D(D_new)
+        encoder.set_reg(reg)
+    return set_dictionary
+
+
 def test_duplicate_is_replaced_by_the_missing_atom(planted):
     X, u, v, _ = planted
     # True atoms 0 and 1, and atom 0 again (slightly shifted): atom 2 of the
     # truth is missing.
     D = np.array([_uv(u[0], v[0]), _uv(u[1], v[1]),
                   _uv(u[0], shift_waveform(v[0], 1))])
-    encoder = LocalEncoder(X, 3, 24)
-    encoder.set_D(D)
-    reg = np.full(3, 0.1 * encoder.lambda_max())
-    encoder.set_reg(reg)
+    encoder, reg = _encoder(X, D)
     encoder.compute_z()
     z = encoder.get_z_hat()
     z[:, 0] = z[:, 2] = np.maximum(z[:, 0], z[:, 2]) / 2  # shared activations
@@ -328,10 +344,7 @@ def test_duplicate_is_replaced_by_the_missing_atom(planted):
     reviver = Reviver(n_atoms=3, start=1)
     atom, reason = reviver.candidate(encoder, D, 1)
     assert (atom, reason) in ((2, "duplicate of 0"), (0, "duplicate of 2"))
-
-    def set_dictionary(D_new):
-        encoder.set_D(D_new)
-        encoder.set_reg(reg)
+    set_dictionary = _dictionary_setter(encoder, reg)
     D_new, info, accepted = reviver.attempt(
         encoder, D, atom, reason, 1, None, set_dictionary,
         lambda info: info["objective"], before)
@@ -359,22 +372,14 @@ def _d_step_gain(encoder, update_d):
 def test_off_centre_move_is_kept_only_when_the_d_step_goes_further(planted, pays):
     X, u, v, _ = planted
     D = _cut_dictionary(u, v)
-    encoder = LocalEncoder(X, 3, 24)
-    encoder.set_D(D)
-    reg = np.full(3, 0.1 * encoder.lambda_max())
-    encoder.set_reg(reg)
-
-    def set_dictionary(D_new):
-        encoder.set_D(D_new)
-        encoder.set_reg(reg)
+    encoder, reg = _encoder(X, D)
+    set_dictionary = _dictionary_setter(encoder, reg)
     previous = encoder.compute_z()["objective"]  # iteration 0 (no d-step)
     reviver = Reviver(n_atoms=3, start=1)
     atom, reason = reviver.candidate(encoder, D, 1)
     shift = int(reason.split()[-1])
     assert atom == 0 and shift < 0  # energy late: moved earlier
-    plain = LocalEncoder(X, 3, 24)
-    plain.set_D(D)
-    plain.set_reg(reg)
+    plain, _ = _encoder(X, D, reg)
     plain.compute_z()
     plain.compute_z()  # iteration 1, without the move
     z_plain = plain.get_z_hat()
@@ -462,21 +467,17 @@ def test_interrupted_rejection_keeps_the_z_step(planted):
     activations (the kept copy is put back once)."""
     X, u, v, _ = planted
     D = _cut_dictionary(u, v)
-    encoder = LocalEncoder(X, 3, 24)
-    encoder.set_D(D)
-    reg = np.full(3, 0.1 * encoder.lambda_max())
-    encoder.set_reg(reg)
+    encoder, reg = _encoder(X, D)
     previous = encoder.compute_z()["objective"]
     reviver = Reviver(n_atoms=3, start=1)
     atom, reason = reviver.candidate(encoder, D, 1)
-    calls = []
+    calls, put = [], _dictionary_setter(encoder, reg)
 
     def set_dictionary(D_new):
         calls.append(1)
         if len(calls) == 2:  # putting D back after the refusal
             raise KeyboardInterrupt
-        encoder.set_D(D_new)
-        encoder.set_reg(reg)
+        put(D_new)
     judge = _d_step_gain(encoder, make_update_d(8, rank1=True))
     values = []
 
@@ -486,9 +487,7 @@ def test_interrupted_rejection_keeps_the_z_step(planted):
     with pytest.raises(KeyboardInterrupt):
         reviver.move(encoder, D, atom, reason, 1, None, set_dictionary, refuse,
                      previous)
-    plain = LocalEncoder(X, 3, 24)
-    plain.set_D(D)
-    plain.set_reg(reg)
+    plain, _ = _encoder(X, D, reg)
     plain.compute_z()
     plain.compute_z()
     np.testing.assert_array_equal(encoder.get_z_hat(), plain.get_z_hat())
@@ -745,10 +744,7 @@ def test_ctrl_c_during_a_distributed_try_puts_the_workers_back(
 def test_weakest_swap_is_kept_only_when_it_beats_the_plain_z_step(planted):
     X, u, v, _ = planted
     D = np.array([_uv(u[k], v[k]) for k in range(3)])  # the truth: no swap pays
-    encoder = LocalEncoder(X, 3, 24)
-    encoder.set_D(D)
-    reg = np.full(3, 0.1 * encoder.lambda_max())
-    encoder.set_reg(reg)
+    encoder, reg = _encoder(X, D)
     before = encoder.compute_z()["objective"]
     flat = [before, before, before]
     assert Reviver(n_atoms=3, start=1).candidate(encoder, D, 1, flat) is None  # no swap
@@ -757,19 +753,14 @@ def test_weakest_swap_is_kept_only_when_it_beats_the_plain_z_step(planted):
     atom, reason = reviver.candidate(encoder, D, 1, flat)
     assert reason == "weakest"
     z_before = encoder.get_z_hat()
-
-    def set_dictionary(D_new):
-        encoder.set_D(D_new)
-        encoder.set_reg(reg)
+    set_dictionary = _dictionary_setter(encoder, reg)
     D_new, info, accepted = reviver.attempt(
         encoder, D, atom, reason, 1, None, set_dictionary,
         lambda info: info["objective"], before)
     assert not accepted and D_new is D
     assert info["objective"] <= before
     # The plain z-step from the same activations, as without the try.
-    plain = LocalEncoder(X, 3, 24)
-    plain.set_D(D)
-    plain.set_reg(reg)
+    plain, _ = _encoder(X, D, reg)
     plain.set_z(z_before)
     plain.compute_z()
     np.testing.assert_array_equal(encoder.get_z_hat(), plain.get_z_hat())

@@ -357,9 +357,8 @@ class Reviver:
             The kept z-step's info.
         accepted : bool
         """
-        self.n_attempts += 1
-        self.last_try[atom] = ii
-        shift = int(reason.split()[-1]) if reason.startswith("off-centre") else None
+        self._begin(atom, ii)
+        shift = _shift(reason)
         new_row = self.new_atom(encoder, D) if shift is None else \
             shifted_atom(D, atom, encoder.n_channels, shift)
         encoder.keep_z()
@@ -381,7 +380,6 @@ class Reviver:
             value = cost(info)
             accepted = bool(value < target if reason == "weakest"
                             else value <= target)
-            self._record(atom, shift, accepted)
             if accepted:
                 kept = False
                 encoder.forget_z()
@@ -392,14 +390,9 @@ class Reviver:
                 D_new = D
                 info = encoder.compute_z(trials)
         except BaseException:
-            try:
-                if kept:
-                    encoder.restore_z()
-                set_dictionary(D)
-            except Exception:  # noqa: BLE001 (workers already gone: the loop reports)
-                pass
+            _put_back(encoder, D, set_dictionary, kept)
             raise
-        self.log.append((ii, atom, reason, accepted))
+        self._end(ii, atom, reason, shift, accepted)
         return D_new, info, accepted
 
     def move(self, encoder, D, atom, reason, ii, trials, set_dictionary,
@@ -438,11 +431,10 @@ class Reviver:
             d-step judged for the state kept, which the loop uses as its
             d-step.
         """
-        self.n_attempts += 1
-        self.last_try[atom] = ii
+        self._begin(atom, ii)
         info = encoder.compute_z(trials)
         _, plain, plain_step = d_step_gain(D)
-        shift = int(reason.split()[-1])
+        shift = _shift(reason)
         D_new = D.copy()
         D_new[atom] = shifted_atom(D, atom, encoder.n_channels, shift)
         encoder.keep_z()
@@ -463,32 +455,46 @@ class Reviver:
                 set_dictionary(D)
                 D_new = D
                 info = dict(info, d_step=plain_step)
-        except BaseException:
-            # Ctrl-C or an error: the z-step's activations and the dictionary
-            # back (the loop checkpoints nothing after a d_step_gain).
-            try:
-                if kept:
-                    encoder.restore_z()
-                set_dictionary(D)
-            except Exception:  # noqa: BLE001 (workers already gone: the loop reports)
-                pass
+        except BaseException:  # the loop checkpoints nothing after d_step_gain
+            _put_back(encoder, D, set_dictionary, kept)
             raise
-        self._record(atom, shift, accepted)
-        self.log.append((ii, atom, reason, accepted))
+        self._end(ii, atom, reason, shift, accepted)
         return D_new, info
 
-    def _record(self, atom, shift, accepted):
-        """Remember the size of a move that was not kept (a kept change of
-        the atom forgets it)."""
+    def _begin(self, atom, ii):
+        """Count a try of ``atom`` at iteration ``ii``."""
+        self.n_attempts += 1
+        self.last_try[atom] = ii
+
+    def _end(self, ii, atom, reason, shift, accepted):
+        """Log a finished try; remember the size of a move that was not kept
+        (a kept change of the atom forgets it)."""
         if accepted:
             self.refused.pop(atom, None)
         elif shift is not None:
             self.refused[atom] = abs(shift)
+        self.log.append((ii, atom, reason, accepted))
 
     def pending(self, encoder, D, ii, pobj=None):
         """Whether a candidate would be tried at iteration ``ii``, or at
         ``start`` if that is later (learning then does not stop on ``eps``)."""
         return self.candidate(encoder, D, max(ii, self.start), pobj) is not None
+
+
+def _shift(reason):
+    """The shift of an ``'off-centre by s'`` try, None for other reasons."""
+    return int(reason.split()[-1]) if reason.startswith("off-centre") else None
+
+
+def _put_back(encoder, D, set_dictionary, kept):
+    """After Ctrl-C or an error during a try: the kept activations (if a copy
+    is still kept) and the dictionary ``D`` back in the encoder."""
+    try:
+        if kept:
+            encoder.restore_z()
+        set_dictionary(D)
+    except Exception:  # noqa: BLE001 (workers already gone: the loop reports)
+        pass
 
 
 def forget_atom(stats, atom):
