@@ -12,6 +12,7 @@ from cdl.model.diagnostics import (
     flag_atoms,
     label_atom,
     lateral_frontal_side,
+    model_shares,
 )
 
 SFREQ = 160.
@@ -152,6 +153,44 @@ def test_flags_and_description_of_a_dictionary():
         False, True, True, False]
 
 
+def test_model_shares_match_the_atoms_reconstructions():
+    rng = np.random.RandomState(2)
+    n_trials, n_atoms, n_channels, n_times_atom, n_valid = 2, 3, 5, 12, 300
+    u, v = rng.randn(n_atoms, n_channels), rng.randn(n_atoms, n_times_atom)
+    z = np.zeros((n_trials, n_atoms, n_valid))
+    z[:, 0, rng.choice(n_valid, 40, replace=False)] = rng.rand(n_trials, 40)
+    z[0, 1, [3, 7, 150]] = [2., 5., 1.]  # overlapping occurrences
+    z[1, 1, n_valid - 1] = 3.  # at the last valid time
+    # atom 2 unused
+    energy = np.zeros(n_atoms)
+    for n in range(n_trials):
+        for k in range(n_atoms):
+            part = np.zeros((n_channels, n_valid + n_times_atom - 1))
+            for t in np.flatnonzero(z[n, k]):
+                part[:, t:t + n_times_atom] += z[n, k, t] * np.outer(u[k], v[k])
+            energy[k] += np.sum(part ** 2)
+    shares = model_shares(u, v, z)
+    np.testing.assert_allclose(shares, energy / energy.sum(), rtol=1e-10)
+    assert shares[2] == 0. and np.isclose(shares.sum(), 1.)
+    # float32 activations, and no activation at all
+    np.testing.assert_allclose(model_shares(u, v, z.astype(np.float32)), shares,
+                               rtol=1e-5)
+    np.testing.assert_array_equal(model_shares(u, v, np.zeros_like(z)), 0.)
+    rows = describe_atoms(u, v, z)
+    assert [r["model_share"] for r in rows] == [float(s) for s in shares]
+
+
+def test_a_rare_atom_of_large_events_has_a_large_share():
+    rng = np.random.RandomState(3)
+    u, v = rng.randn(2, 6), rng.randn(2, 20)
+    z = np.zeros((1, 2, 2000))
+    z[0, 0, 10:1900:40] = 1.  # 48 small occurrences
+    z[0, 1, [100, 900, 1500]] = 30.  # 3 large ones
+    rows = describe_atoms(u, v, z, min_occurrences=5)
+    assert rows[1]["rare"] and not rows[0]["rare"]
+    assert rows[1]["model_share"] > rows[0]["model_share"]
+
+
 def test_fitted_estimator_exposes_the_diagnostics():
     mne = pytest.importorskip("mne")
     rng = np.random.RandomState(1)
@@ -171,6 +210,7 @@ def test_fitted_estimator_exposes_the_diagnostics():
     expected = describe_atoms(model.u_hat_, model.v_hat_, model.z_hat_, names,
                               SFREQ)
     assert [r["occurrences"] for r in rows] == [r["occurrences"] for r in expected]
+    assert [r["model_share"] for r in rows] == [r["model_share"] for r in expected]
     # Without Info (an array was fitted): flags, no labels.
     model.info_ = None
     assert model.atom_labels_ == [None, None]

@@ -15,6 +15,7 @@ from cdl.dripp import DriPP, simulate_dripp, simulate_drivers  # noqa: E402
 from cdl.report import (  # noqa: E402
     activation_counts,
     add_dripp_section,
+    atom_diagnostics,
     dripp_display,
     dripp_table,
     make_report,
@@ -86,6 +87,16 @@ def test_report_has_one_image_per_atom(report_file):
     for text in ("Preprocessing", "Parameters", "Occurrences per atom",
                  "n_iter_done", "l_freq", "DriPP parameters", "p_value"):
         assert text in html
+
+
+def test_atom_summary_gives_each_atoms_model_share(fitted, report_file):
+    model, _ = fitted
+    rows = atom_diagnostics(model)
+    shown = np.array([float(r["model_share"].rstrip("%")) for r in rows])
+    shares = np.array([r["model_share"] for r in model.diagnostics_])
+    np.testing.assert_allclose(shown, 100 * shares, atol=0.51)
+    assert abs(shown.sum() - 100.) <= 0.5 * len(rows)
+    assert "model_share" in report_file.read_text()
 
 
 def test_activation_counts():

@@ -11,7 +11,8 @@ from cdl.report.tables import (
 # -- printing ----------------------------------------------------------------------
 def print_atoms(model, sfreq, z, info=None):
     """One line per atom: its label and flags, occurrences (as in the events
-    files), where it is strongest (by channel type), its spectrum."""
+    files), where it is strongest (by channel type), its spectrum, its share
+    of the model's energy."""
     rows = []
     for count, feature, diagnostic in zip(
             activation_counts(z, sfreq), atom_features(model, sfreq=sfreq),
@@ -24,6 +25,7 @@ def print_atoms(model, sfreq, z, info=None):
         row.update(top_channels=feature["top_channels"],
                    peak_hz=feature["peak_hz"],
                    main_band=f"{band} ({feature[band]:.0%})",
+                   model_share=diagnostic["model_share"],
                    flags=diagnostic["flags"] or "-", label=diagnostic["label"])
         rows.append(row)
     print_rows(rows)

@@ -11,6 +11,9 @@ and the command line:
   (:func:`lateral_frontal_side`: the side of a lateral frontal one);
 - :func:`label_atom`: a label for one atom from the documented rules below,
   with the numbers it was taken from;
+- :func:`model_shares`: the share of the model's energy that each atom
+  carries (a rare atom that carries much of it explains a few large events,
+  one that carries little is nearly unused);
 - :func:`describe_atoms`: one row per atom, label, numbers and flags.
 
 Labelling rules (:func:`label_atom`), checked in this order:
@@ -55,12 +58,14 @@ classifications: an "alpha" atom is one whose numbers match the rule.
 import re
 
 import numpy as np
+from scipy.signal import oaconvolve
 
 from .occurrences import MIN_OCCURRENCES, occurrence_counts
 from .similarity import MAX_CORR, duplicate_pairs
 
 __all__ = ["BANDS", "N_TOP", "band_of", "channel_region", "describe_atoms",
-           "dominant_pole", "flag_atoms", "label_atom", "lateral_frontal_side"]
+           "dominant_pole", "flag_atoms", "label_atom", "lateral_frontal_side",
+           "model_shares"]
 
 #: Channels of the dominant pole whose regions decide the label.
 N_TOP = 5
@@ -296,6 +301,42 @@ def _energy_shares(names, weights, classify):
     return shares
 
 
+def model_shares(u, v, z):
+    """Share of the model's energy carried by each atom's own part.
+
+    The part of atom ``k`` is ``u_k (z_k * v_k)``, the signal it models
+    alone; its energy, summed over trials, is divided by the sum of the
+    parts' energies (overlaps between atoms are not counted), so the shares
+    sum to 1 unless every activation is zero.
+
+    Parameters
+    ----------
+    u : ndarray of shape (n_atoms, n_channels)
+        Spatial patterns.
+    v : ndarray of shape (n_atoms, n_times_atom)
+        Waveforms.
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+        Activations.
+
+    Returns
+    -------
+    shares : ndarray of shape (n_atoms,)
+        In [0, 1]; all zero when every activation is zero.
+    """
+    u, v, z = np.asarray(u), np.asarray(v), np.asarray(z)
+    energy = np.zeros(u.shape[0])
+    for k in range(u.shape[0]):
+        gain = float(np.sum(u[k].astype(float) ** 2))
+        for z_nk in z[:, k]:
+            support = np.flatnonzero(z_nk)
+            if support.size:
+                part = oaconvolve(z_nk[support[0]:support[-1] + 1].astype(float),
+                                  v[k].astype(float))
+                energy[k] += gain * float(np.sum(part ** 2))
+    total = energy.sum()
+    return energy / total if total > 0 else energy
+
+
 def describe_atoms(u, v, z, ch_names=None, sfreq=None,
                    min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR,
                    positive=True):
@@ -320,15 +361,17 @@ def describe_atoms(u, v, z, ch_names=None, sfreq=None,
     -------
     rows : list of dict
         :func:`label_atom`'s keys plus ``atom``, ``occurrences`` (int),
-        ``rare`` (bool) and ``duplicate_of`` (list of the atoms it
-        near-duplicates).
+        ``model_share`` (float, :func:`model_shares`), ``rare`` (bool) and
+        ``duplicate_of`` (list of the atoms it near-duplicates).
     """
     u, v = np.asarray(u), np.asarray(v)
     flags = flag_atoms(u, v, z, min_occurrences, max_corr, positive)
+    shares = model_shares(u, v, z)
     rows = []
     for k in range(u.shape[0]):
         row = dict(atom=k, **label_atom(u[k], v[k], sfreq, ch_names))
         row["occurrences"] = int(flags["occurrences"][k])
+        row["model_share"] = float(shares[k])
         row["rare"] = k in flags["rare"]
         row["duplicate_of"] = [j if i == k else i for i, j, _, _
                                in flags["duplicates"] if k in (i, j)]

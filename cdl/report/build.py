@@ -132,7 +132,11 @@ _LABEL_NOTE = ("<p><small>label: a description from where the atom is strongest 
                "eye-movement-like: lateral frontal channels of one side, below "
                "4 Hz; "
                "alpha: occipital or parietal, 8-13 Hz; mu: central, 8-13 Hz; "
-               "rules in cdl.model.diagnostics), not a classification. flags: "
+               "rules in cdl.model.diagnostics), not a classification. "
+               "model_share: the share of the model's energy carried by the "
+               "atom's own part u (z * v) (a rare atom with a large share "
+               "models a few large events; one with a tiny share is nearly "
+               "unused). flags: "
                "rare (fewer occurrences than atom revival's threshold, 5 by "
                "default) or duplicate of another atom (|corr| of the patterns "
                "and of the waveforms at their best lag above 0.9).</small></p>")

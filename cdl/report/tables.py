@@ -138,7 +138,7 @@ def atom_features(model, info=None, sfreq=None, n_top=3):
 
 
 def atom_diagnostics(model, z=None, info=None):
-    """The label and the flags of each atom, as two text columns.
+    """The label, the model share and the flags of each atom, as text columns.
 
     Parameters
     ----------
@@ -151,16 +151,25 @@ def atom_diagnostics(model, z=None, info=None):
     Returns
     -------
     rows : list of dict
-        Per atom: ``label`` (:func:`cdl.model.diagnostics.label_atom`'s rules)
-        and ``flags`` (``'rare'`` when the atom has fewer occurrences than
-        the revival threshold, ``'duplicate of <k>'``; empty when none).
+        Per atom: ``label`` (:func:`cdl.model.diagnostics.label_atom`'s rules),
+        ``model_share`` (the share of the model's energy carried by the
+        atom, :func:`cdl.model.diagnostics.model_shares`, in percent) and
+        ``flags`` (``'rare'`` when the atom has fewer occurrences than the
+        revival threshold, ``'duplicate of <k>'``; empty when none).
     """
     rows = []
     for row in model.describe_atoms(z=z, info=info):
         flags = ["rare"] if row["rare"] else []
         flags += [f"duplicate of {k}" for k in row["duplicate_of"]]
-        rows.append(dict(label=row["label"] or "-", flags="; ".join(flags)))
+        rows.append(dict(label=row["label"] or "-",
+                         model_share=_percent(row["model_share"]),
+                         flags="; ".join(flags)))
     return rows
+
+
+def _percent(share):
+    """A share as a percentage, with one decimal below 10 %."""
+    return f"{100 * share:.1f}%" if share < 0.0995 else f"{100 * share:.0f}%"
 
 
 def _top_channels(u, names, types, n_top):

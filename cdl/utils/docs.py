@@ -189,7 +189,9 @@ diagnostics_ : list of dict
     :func:`cdl.model.diagnostics.describe_atoms`): ``label`` (e.g.
     'blink-like', 'alpha', 'mu'; None without ``info_``), ``region``,
     ``share``, ``peak_hz``, ``band``, ``harmonic``, ``top_channels``,
-    ``occurrences``, ``rare`` (fewer than ``min_occurrences``) and
+    ``occurrences``, ``model_share`` (the share of the model's energy carried
+    by the atom, :func:`cdl.model.diagnostics.model_shares`), ``rare``
+    (fewer than ``min_occurrences``) and
     ``duplicate_of`` (the atoms it nearly duplicates), with the thresholds
     of ``revive_atoms``.
 atom_labels_ : list of str | None
