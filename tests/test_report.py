@@ -16,6 +16,7 @@ from cdl.report import (  # noqa: E402
     activation_counts,
     add_dripp_section,
     atom_diagnostics,
+    atom_summary,
     dripp_display,
     dripp_table,
     make_report,
@@ -97,6 +98,13 @@ def test_atom_summary_gives_each_atoms_model_share(fitted, report_file):
     np.testing.assert_allclose(shown, 100 * shares, atol=0.51)
     assert abs(shown.sum() - 100.) <= 0.5 * len(rows)
     assert "model_share" in report_file.read_text()
+    # the report's summary shows the band shares as percentages too
+    summary = atom_summary(model)
+    assert [r["label"] for r in summary] == [r["label"] for r in rows]
+    for row in summary:
+        bands = [float(row[b].rstrip("%")) for b in ("delta", "theta", "alpha",
+                                                     "beta", "gamma")]
+        assert abs(sum(bands) - 100.) <= 2.5, row
 
 
 def test_activation_counts():

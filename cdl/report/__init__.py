@@ -6,6 +6,7 @@ from .tables import (
     activation_counts,
     atom_diagnostics,
     atom_features,
+    atom_summary,
     dripp_display,
     dripp_table,
     key_value_table,
@@ -14,6 +15,6 @@ from .tables import (
 )
 
 __all__ = ["BANDS", "activation_counts", "add_dripp_section", "atom_diagnostics",
-           "atom_features",
+           "atom_features", "atom_summary",
            "dripp_display", "dripp_table", "key_value_table", "make_report",
            "model_parameters", "table"]

@@ -15,8 +15,7 @@ from cdl.io.channels import channel_types
 
 from .tables import (
     activation_counts,
-    atom_diagnostics,
-    atom_features,
+    atom_summary,
     dripp_display,
     dripp_table,
     key_value_table,
@@ -88,12 +87,8 @@ def make_report(model, title="Convolutional dictionary learning", info=None,
     if recovery:
         report.add_html(table(recovery), title="Recovery of the true atoms",
                         section="Summary")
-    summary = [dict(atom=f["atom"], **d, **{k: v for k, v in f.items()
-                                              if k != "atom"})
-               for f, d in zip(atom_features(model, info=info, sfreq=sfreq),
-                               atom_diagnostics(model, z=z, info=info))]
-    report.add_html(table(summary) + _LABEL_NOTE, title="Atom summary",
-                    section="Atoms")
+    report.add_html(table(atom_summary(model, z=z, info=info, sfreq=sfreq))
+                    + _LABEL_NOTE, title="Atom summary", section="Atoms")
     for k in range(model.u_hat_.shape[0]):
         fig = viz.plot_atoms(model, info=info, sfreq=sfreq, atoms=[k], show=False)
         report.add_figure(fig, title=f"Atom {k}", section="Atoms")

@@ -162,12 +162,44 @@ def atom_diagnostics(model, z=None, info=None):
         flags = ["rare"] if row["rare"] else []
         flags += [f"duplicate of {k}" for k in row["duplicate_of"]]
         rows.append(dict(label=row["label"] or "-",
-                         model_share=_percent(row["model_share"]),
+                         model_share=percent(row["model_share"]),
                          flags="; ".join(flags)))
     return rows
 
 
-def _percent(share):
+def atom_summary(model, z=None, info=None, sfreq=None):
+    """The report's atom summary: :func:`atom_diagnostics` and
+    :func:`atom_features` of each atom, shares shown as percentages.
+
+    Parameters
+    ----------
+    model : fitted CDL estimator
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid) | None
+        Activations (default ``model.z_hat_``).
+    info : mne.Info | None
+        Channel names and types, and sampling rate (default ``model.info_``).
+    sfreq : float | None
+        Sampling rate (default from ``info``).
+
+    Returns
+    -------
+    rows : list of dict
+        Per atom: ``atom``, ``label``, ``model_share``, ``flags``,
+        ``top_channels``, ``types`` (several channel types only),
+        ``peak_hz`` and the share of each band of :data:`BANDS` (strings
+        such as ``'41%'``).
+    """
+    rows = []
+    for feature, diagnostic in zip(atom_features(model, info=info, sfreq=sfreq),
+                                   atom_diagnostics(model, z=z, info=info)):
+        row = dict(atom=feature["atom"], **diagnostic)
+        row.update({k: percent(v) if k in BANDS else v
+                    for k, v in feature.items() if k != "atom"})
+        rows.append(row)
+    return rows
+
+
+def percent(share):
     """A share as a percentage, with one decimal below 10 %."""
     return f"{100 * share:.1f}%" if share < 0.0995 else f"{100 * share:.0f}%"
 
