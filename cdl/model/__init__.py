@@ -18,6 +18,7 @@ _EXPORTS = {
     "flag_atoms": "cdl.model.diagnostics",
     "label_atom": "cdl.model.diagnostics",
     "lateral_frontal_side": "cdl.model.diagnostics",
+    "model_shares": "cdl.model.diagnostics",
     # occurrences
     "MIN_OCCURRENCES": "cdl.model.occurrences",
     "find_occurrences": "cdl.model.occurrences",
