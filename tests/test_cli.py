@@ -80,6 +80,13 @@ def test_fit_end_to_end(fitted_dir, run3):
     # the console counts the same occurrences
     counts = [int(line.split()[1]) for line in result.stdout.splitlines()[2:5]]
     assert counts == [int(np.sum(occ["atom"] == k)) for k in range(3)]
+    # and each atom's share of the model, as diagnostics_ gives it
+    assert "model_share" in result.stdout.splitlines()[1]
+    # the column after main_band, e.g. 'delta (54%)'
+    shown = [float(re.search(r"\)\s+<?([\d.]+)%", line).group(1))
+             for line in result.stdout.splitlines()[2:5]]
+    np.testing.assert_allclose(
+        shown, [100 * r["model_share"] for r in model.diagnostics_], atol=0.51)
 
     html = (out / "report.html").read_text()
     alts = _alts(html)

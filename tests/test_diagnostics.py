@@ -153,31 +153,51 @@ def test_flags_and_description_of_a_dictionary():
         False, True, True, False]
 
 
-def test_model_shares_match_the_atoms_reconstructions():
-    rng = np.random.RandomState(2)
-    n_trials, n_atoms, n_channels, n_times_atom, n_valid = 2, 3, 5, 12, 300
-    u, v = rng.randn(n_atoms, n_channels), rng.randn(n_atoms, n_times_atom)
-    z = np.zeros((n_trials, n_atoms, n_valid))
-    z[:, 0, rng.choice(n_valid, 40, replace=False)] = rng.rand(n_trials, 40)
-    z[0, 1, [3, 7, 150]] = [2., 5., 1.]  # overlapping occurrences
-    z[1, 1, n_valid - 1] = 3.  # at the last valid time
-    # atom 2 unused
+def _parts_energy(atoms, z):
+    """Energy of each atom's reconstruction, atom by atom (plain numpy)."""
+    n_trials, n_atoms, n_valid = z.shape
+    n_channels, n_times_atom = atoms.shape[1:]
     energy = np.zeros(n_atoms)
     for n in range(n_trials):
         for k in range(n_atoms):
             part = np.zeros((n_channels, n_valid + n_times_atom - 1))
             for t in np.flatnonzero(z[n, k]):
-                part[:, t:t + n_times_atom] += z[n, k, t] * np.outer(u[k], v[k])
+                part[:, t:t + n_times_atom] += z[n, k, t] * atoms[k]
             energy[k] += np.sum(part ** 2)
-    shares = model_shares(u, v, z)
+    return energy
+
+
+def test_model_shares_match_the_atoms_reconstructions():
+    rng = np.random.RandomState(2)
+    n_trials, n_atoms, n_channels, n_times_atom, n_valid = 2, 3, 5, 12, 300
+    u, v = rng.randn(n_atoms, n_channels), rng.randn(n_atoms, n_times_atom)
+    uv = np.hstack([u, v])
+    z = np.zeros((n_trials, n_atoms, n_valid))
+    z[:, 0, rng.choice(n_valid, 40, replace=False)] = rng.rand(n_trials, 40)
+    z[0, 1, [3, 7, 150]] = [2., 5., 1.]  # overlapping occurrences
+    z[1, 1, n_valid - 1] = 3.  # at the last valid time
+    # atom 2 unused
+    energy = _parts_energy(u[:, :, None] * v[:, None, :], z)
+    shares = model_shares(uv, z, n_channels)
     np.testing.assert_allclose(shares, energy / energy.sum(), rtol=1e-10)
     assert shares[2] == 0. and np.isclose(shares.sum(), 1.)
     # float32 activations, and no activation at all
-    np.testing.assert_allclose(model_shares(u, v, z.astype(np.float32)), shares,
-                               rtol=1e-5)
-    np.testing.assert_array_equal(model_shares(u, v, np.zeros_like(z)), 0.)
+    np.testing.assert_allclose(model_shares(uv, z.astype(np.float32), n_channels),
+                               shares, rtol=1e-5)
+    np.testing.assert_array_equal(model_shares(uv, np.zeros_like(z), n_channels),
+                                  0.)
     rows = describe_atoms(u, v, z)
     assert [r["model_share"] for r in rows] == [float(s) for s in shares]
+    # full-rank atoms: the shares of the atoms, not of their rank-1 parts
+    D = rng.randn(n_atoms, n_channels, n_times_atom)
+    energy = _parts_energy(D, z)
+    np.testing.assert_allclose(model_shares(D, z, n_channels),
+                               energy / energy.sum(), rtol=1e-10)
+    rows = describe_atoms(u, v, z, D=D)
+    np.testing.assert_allclose([r["model_share"] for r in rows],
+                               energy / energy.sum(), rtol=1e-10)
+    with pytest.raises(ValueError, match="z must have shape"):
+        model_shares(uv, z[:, :2], n_channels)
 
 
 def test_a_rare_atom_of_large_events_has_a_large_share():
@@ -217,3 +237,13 @@ def test_fitted_estimator_exposes_the_diagnostics():
     assert [r["rare"] for r in model.diagnostics_] == [r["rare"] for r in rows]
     with pytest.raises(ValueError, match="not fitted"):
         _ = BatchCDL(n_atoms=2, n_times_atom=40).diagnostics_
+
+
+def test_full_rank_estimator_shares_come_from_its_atoms():
+    rng = np.random.RandomState(4)
+    X = rng.randn(1, 4, 600)
+    model = BatchCDL(n_atoms=2, n_times_atom=10, rank1=False, n_iter=3,
+                     random_state=0, verbose=False).fit(X)
+    shares = [r["model_share"] for r in model.diagnostics_]
+    energy = _parts_energy(model.D_hat_, model.z_hat_)
+    np.testing.assert_allclose(shares, energy / energy.sum(), rtol=1e-8)

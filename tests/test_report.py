@@ -102,8 +102,8 @@ def test_atom_summary_gives_each_atoms_model_share(fitted, report_file):
     summary = atom_summary(model)
     assert [r["label"] for r in summary] == [r["label"] for r in rows]
     for row in summary:
-        bands = [float(row[b].rstrip("%")) for b in ("delta", "theta", "alpha",
-                                                     "beta", "gamma")]
+        bands = [float(row[b].lstrip("<").rstrip("%"))
+                 for b in ("delta", "theta", "alpha", "beta", "gamma")]
         assert abs(sum(bands) - 100.) <= 2.5, row
 
 

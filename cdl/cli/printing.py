@@ -11,8 +11,8 @@ from cdl.report.tables import (
 # -- printing ----------------------------------------------------------------------
 def print_atoms(model, sfreq, z, info=None):
     """One line per atom: its label and flags, occurrences (as in the events
-    files), where it is strongest (by channel type), its spectrum, its share
-    of the model's energy."""
+    files), where it is strongest (by channel type), its spectrum, its part
+    of the model (``model_share``)."""
     rows = []
     for count, feature, diagnostic in zip(
             activation_counts(z, sfreq), atom_features(model, sfreq=sfreq),

@@ -179,7 +179,8 @@ class _BaseCDL(ParamsMixin):
             ch_names=None if info is None else list(info["ch_names"]),
             sfreq=None if info is None else float(info["sfreq"]),
             min_occurrences=params["min_occurrences"],
-            max_corr=params["max_corr"], positive=self.positive)
+            max_corr=params["max_corr"], positive=self.positive,
+            D=None if self.rank1 else self.D_hat_)
 
     @property
     def atom_labels_(self):

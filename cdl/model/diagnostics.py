@@ -11,9 +11,10 @@ and the command line:
   (:func:`lateral_frontal_side`: the side of a lateral frontal one);
 - :func:`label_atom`: a label for one atom from the documented rules below,
   with the numbers it was taken from;
-- :func:`model_shares`: the share of the model's energy that each atom
-  carries (a rare atom that carries much of it explains a few large events,
-  one that carries little is nearly unused);
+- :func:`model_shares`: each atom's part of the model (the signal it
+  models alone) as a share of the sum over atoms: a rare atom with a large
+  share models a few large events, a rare atom with a small one is nearly
+  unused;
 - :func:`describe_atoms`: one row per atom, label, numbers and flags.
 
 Labelling rules (:func:`label_atom`), checked in this order:
@@ -58,9 +59,9 @@ classifications: an "alpha" atom is one whose numbers match the rule.
 import re
 
 import numpy as np
-from scipy.signal import oaconvolve
 
 from .occurrences import MIN_OCCURRENCES, occurrence_counts
+from .shapes import to_full_rank
 from .similarity import MAX_CORR, duplicate_pairs
 
 __all__ = ["BANDS", "N_TOP", "band_of", "channel_region", "describe_atoms",
@@ -301,45 +302,70 @@ def _energy_shares(names, weights, classify):
     return shares
 
 
-def model_shares(u, v, z):
-    """Share of the model's energy carried by each atom's own part.
+def model_shares(D, z, n_channels):
+    """Each atom's part of the model, as a share of the sum over atoms.
 
-    The part of atom ``k`` is ``u_k (z_k * v_k)``, the signal it models
-    alone; its energy, summed over trials, is divided by the sum of the
-    parts' energies (overlaps between atoms are not counted), so the shares
-    sum to 1 unless every activation is zero.
+    The part of atom ``k`` is the signal it models alone, ``z_k * D_k``
+    (``u_k (z_k * v_k)`` for a rank-1 atom). Its energy, summed over
+    trials, is divided by the sum of the parts' energies: overlaps between
+    atoms are not counted, so the shares sum to 1 unless every activation
+    is zero. A frequent rhythm of low amplitude may have a small share next
+    to large blinks; an atom with few occurrences and a small share is
+    nearly unused, one with few occurrences and a large share models a few
+    large events.
 
     Parameters
     ----------
-    u : ndarray of shape (n_atoms, n_channels)
-        Spatial patterns.
-    v : ndarray of shape (n_atoms, n_times_atom)
-        Waveforms.
+    D : ndarray
+        Atoms, ``uv`` of shape (n_atoms, n_channels + n_times_atom) or
+        full-rank of shape (n_atoms, n_channels, n_times_atom).
     z : ndarray of shape (n_trials, n_atoms, n_times_valid)
         Activations.
+    n_channels : int
+        Number of channels.
 
     Returns
     -------
     shares : ndarray of shape (n_atoms,)
         In [0, 1]; all zero when every activation is zero.
     """
-    u, v, z = np.asarray(u), np.asarray(v), np.asarray(z)
-    energy = np.zeros(u.shape[0])
-    for k in range(u.shape[0]):
-        gain = float(np.sum(u[k].astype(float) ** 2))
-        for z_nk in z[:, k]:
-            support = np.flatnonzero(z_nk)
-            if support.size:
-                part = oaconvolve(z_nk[support[0]:support[-1] + 1].astype(float),
-                                  v[k].astype(float))
-                energy[k] += gain * float(np.sum(part ** 2))
+    atoms = to_full_rank(np.asarray(D, dtype=float), n_channels)
+    z = np.asarray(z)
+    if z.ndim != 3 or z.shape[1] != atoms.shape[0]:
+        raise ValueError(f"z must have shape (n_trials, {atoms.shape[0]}, "
+                         f"n_times_valid) for {atoms.shape[0]} atoms, got "
+                         f"{z.shape}.")
+    n_times_atom = atoms.shape[2]
+    # autocorrelation of each atom (summed over channels) at lags 0 .. L-1
+    autocorr = np.array([np.einsum("kct,kct->k", atoms[..., :n_times_atom - lag],
+                                   atoms[..., lag:])
+                         for lag in range(n_times_atom)]).T
+    energy = np.array([sum(_part_energy(z_nk, autocorr[k]) for z_nk in z[:, k])
+                       for k in range(atoms.shape[0])])
     total = energy.sum()
     return energy / total if total > 0 else energy
 
 
+def _part_energy(z_k, autocorr):
+    """``||z_k * d||^2`` from the activations of one trial and the
+    autocorrelation of the atom ``d``: ``sum_lag r_z(lag) r_d(lag)``, over
+    the occurrences only."""
+    support = np.flatnonzero(z_k)
+    if not support.size:
+        return 0.
+    values = z_k[support].astype(float)
+    energy = autocorr[0] * float(values @ values)
+    for lag in range(1, len(autocorr)):
+        later = support + lag
+        inside = later < len(z_k)
+        energy += 2 * autocorr[lag] * float(
+            values[inside] @ z_k[later[inside]].astype(float))
+    return energy
+
+
 def describe_atoms(u, v, z, ch_names=None, sfreq=None,
                    min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR,
-                   positive=True):
+                   positive=True, D=None):
     """One row per atom: label, the numbers behind it, occurrences and flags.
 
     Parameters
@@ -356,6 +382,10 @@ def describe_atoms(u, v, z, ch_names=None, sfreq=None,
         Sampling rate in Hz (``info['sfreq']``); None: no label.
     min_occurrences, max_corr, positive
         See :func:`flag_atoms`.
+    D : ndarray of shape (n_atoms, n_channels, n_times_atom) | None
+        Full-rank atoms whose rank-1 approximations are ``u`` and ``v``:
+        the model shares are then those of ``D``. None: those of ``u`` and
+        ``v``.
 
     Returns
     -------
@@ -366,7 +396,8 @@ def describe_atoms(u, v, z, ch_names=None, sfreq=None,
     """
     u, v = np.asarray(u), np.asarray(v)
     flags = flag_atoms(u, v, z, min_occurrences, max_corr, positive)
-    shares = model_shares(u, v, z)
+    shares = model_shares(np.concatenate([u, v], axis=1) if D is None else D,
+                          z, u.shape[1])
     rows = []
     for k in range(u.shape[0]):
         row = dict(atom=k, **label_atom(u[k], v[k], sfreq, ch_names))

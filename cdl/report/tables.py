@@ -152,8 +152,9 @@ def atom_diagnostics(model, z=None, info=None):
     -------
     rows : list of dict
         Per atom: ``label`` (:func:`cdl.model.diagnostics.label_atom`'s rules),
-        ``model_share`` (the share of the model's energy carried by the
-        atom, :func:`cdl.model.diagnostics.model_shares`, in percent) and
+        ``model_share`` (the atom's part of the model as a share of the
+        sum over atoms, :func:`cdl.model.diagnostics.model_shares`, as a
+        string such as ``'5.1%'``) and
         ``flags`` (``'rare'`` when the atom has fewer occurrences than the
         revival threshold, ``'duplicate of <k>'``; empty when none).
     """
@@ -162,14 +163,15 @@ def atom_diagnostics(model, z=None, info=None):
         flags = ["rare"] if row["rare"] else []
         flags += [f"duplicate of {k}" for k in row["duplicate_of"]]
         rows.append(dict(label=row["label"] or "-",
-                         model_share=percent(row["model_share"]),
+                         model_share=_percent(row["model_share"]),
                          flags="; ".join(flags)))
     return rows
 
 
 def atom_summary(model, z=None, info=None, sfreq=None):
-    """The report's atom summary: :func:`atom_diagnostics` and
-    :func:`atom_features` of each atom, shares shown as percentages.
+    """The report's atom summary, shares shown as percentages.
+
+    :func:`atom_diagnostics` and :func:`atom_features` of each atom.
 
     Parameters
     ----------
@@ -193,14 +195,17 @@ def atom_summary(model, z=None, info=None, sfreq=None):
     for feature, diagnostic in zip(atom_features(model, info=info, sfreq=sfreq),
                                    atom_diagnostics(model, z=z, info=info)):
         row = dict(atom=feature["atom"], **diagnostic)
-        row.update({k: percent(v) if k in BANDS else v
+        row.update({k: _percent(v) if k in BANDS else v
                     for k, v in feature.items() if k != "atom"})
         rows.append(row)
     return rows
 
 
-def percent(share):
-    """A share as a percentage, with one decimal below 10 %."""
+def _percent(share):
+    """A share as a percentage: one decimal below 10 %, '<0.1%' for a
+    positive share that would read 0.0%."""
+    if 0 < share < 0.0005:
+        return "<0.1%"
     return f"{100 * share:.1f}%" if share < 0.0995 else f"{100 * share:.0f}%"
 
 

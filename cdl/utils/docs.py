@@ -189,8 +189,9 @@ diagnostics_ : list of dict
     :func:`cdl.model.diagnostics.describe_atoms`): ``label`` (e.g.
     'blink-like', 'alpha', 'mu'; None without ``info_``), ``region``,
     ``share``, ``peak_hz``, ``band``, ``harmonic``, ``top_channels``,
-    ``occurrences``, ``model_share`` (the share of the model's energy carried
-    by the atom, :func:`cdl.model.diagnostics.model_shares`), ``rare``
+    ``occurrences``, ``model_share`` (the energy of the signal the atom
+    models alone as a share of the sum over atoms,
+    :func:`cdl.model.diagnostics.model_shares`), ``rare``
     (fewer than ``min_occurrences``) and
     ``duplicate_of`` (the atoms it nearly duplicates), with the thresholds
     of ``revive_atoms``.
