@@ -1,13 +1,12 @@
 """``cdl fit`` with the DICOD z-step: spawned workers and ``mpirun -n N``."""
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import numpy as np
 import pytest
+from processes import assert_none_left
 
 from cdl import read_model
 from dicod._mpi import find_mpiexec
@@ -27,46 +26,18 @@ FIT_ARGS = ["--n-atoms", "3", "--atom-duration", "0.3", "--n-iter", "5",
             "--l-freq", "2", "--h-freq", "40", "--quiet"]
 
 
-def _tagged(tag):
-    """Live processes whose environment carries ``TAG=tag``."""
-    needle = f"{TAG}={tag}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                env = f.read()
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != b"Z" and needle in env:
-            found.append(int(entry))
-    return found
-
-
 def _run(argv, tmp_path, grace=10.):
     """Run ``argv`` tagged; return it and check that no process outlives it.
 
     The workers and MPI's process manager end just after the command: they
-    get ``grace`` seconds to go (a busy machine may delay them), then the
-    ones left are killed and the test fails.
+    get ``grace`` seconds to go, then the ones left are killed and the test
+    fails.
     """
     tag = uuid.uuid4().hex
     env = dict(os.environ, MPLBACKEND="Agg", **{TAG: tag})
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300,
                           env=env, cwd=tmp_path, check=False)
-    deadline = time.monotonic() + grace
-    while _tagged(tag) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = _tagged(tag)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert not left, f"processes left behind after {grace:g} s: {left}"
+    assert_none_left(TAG, tag, wait=grace)
     return proc
 
 

@@ -16,7 +16,7 @@ import uuid
 
 import numpy as np
 import pytest
-from processes import INTERRUPTIBLE
+from processes import INTERRUPTIBLE, assert_none_left, kill, tagged_processes
 from test_dicod import (
     check_optimality_1d,
     check_optimality_2d,
@@ -48,29 +48,10 @@ TAG = "DICOD_TEST_TAG"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def tagged_processes(value):
-    """Live processes (zombies excluded) whose environment holds TAG=value."""
-    found = []
-    needle = f"{TAG}={value}".encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-            with open(f"/proc/{entry}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and needle in env:
-            found.append(int(entry))
-    return found
-
-
 def spawned_workers():
     """Worker processes spawned by this (test) process."""
     found = []
-    for pid in tagged_processes(os.environ[TAG]):
+    for pid in tagged_processes(TAG, os.environ[TAG]):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 if b"_worker_main.py" in f.read():
@@ -78,14 +59,6 @@ def spawned_workers():
         except OSError:
             pass
     return found
-
-
-def kill(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -133,15 +106,6 @@ def run_child(code, tmp_path, env=None, timeout=120, send_signal=None):
             proc.kill()
             proc.communicate()
     return proc, out, err, tag
-
-
-def assert_no_process_left(tag, wait=5.):
-    deadline = time.monotonic() + wait
-    while tagged_processes(tag) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = tagged_processes(tag)
-    kill(left)
-    assert not left, f"MPI processes left behind: {left}"
 
 
 def test_spawn_1d_same_solution_as_sequential():
@@ -250,7 +214,7 @@ def test_mpirun_mode(tmp_path):
     z_seq = sparse_encode(X, uv, reg, tol=1e-9, max_iter=100000)
     obj, obj_seq = (compute_objective(X, zz, uv, reg) for zz in (z, z_seq))
     assert abs(obj - obj_seq) / obj_seq < 1e-6
-    assert_no_process_left(tag)
+    assert_none_left(TAG, tag, wait=5.)
 
 
 FAULT_CHILD = """
@@ -281,7 +245,7 @@ def test_worker_failure_raises_and_leaves_no_process(tmp_path, fault, message):
     # Found by the event (an error, a dead process), not by the silence
     # timeout of 600 s, which would say "did not answer".
     assert message in out and "did not answer" not in out
-    assert_no_process_left(tag)
+    assert_none_left(TAG, tag, wait=5.)
 
 
 LONG_CHILD = """
@@ -307,7 +271,7 @@ def test_interrupted_root_leaves_no_worker(tmp_path):
                                     send_signal=(signal.SIGINT, 4.))
     assert "start" in out and "finished" not in out, (out, err[-2000:])
     assert "KeyboardInterrupt" in err
-    assert_no_process_left(tag)
+    assert_none_left(TAG, tag, wait=5.)
 
 
 @pytest.mark.slow
@@ -316,7 +280,7 @@ def test_killed_root_leaves_no_worker(tmp_path):
     proc, out, err, tag = run_child(LONG_CHILD, tmp_path, timeout=60,
                                     send_signal=(signal.SIGKILL, 4.))
     assert proc.returncode == -signal.SIGKILL
-    assert_no_process_left(tag, wait=10.)
+    assert_none_left(TAG, tag, wait=10.)
 
 
 @pytest.mark.slow

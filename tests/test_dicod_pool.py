@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from processes import assert_none_left
 from test_dicod import (
     check_optimality_1d,
     check_optimality_2d,
@@ -18,7 +19,7 @@ from test_dicod import (
 )
 from test_dicod_mpi import (  # noqa: F401 (fixtures)
     HAVE_MPI,
-    assert_no_process_left,
+    TAG,
     no_stragglers,
     run_child,
     spawned_workers,
@@ -213,4 +214,4 @@ def test_spawned_pool_after_a_worker_error_and_a_killed_root(tmp_path):
     assert out.split() == ["failed", "True", "False", "then", "2", "True",
                            "True"], (out, err[-3000:])
     assert proc.returncode == -signal.SIGKILL
-    assert_no_process_left(tag, wait=10.)
+    assert_none_left(TAG, tag, wait=10.)
