@@ -100,6 +100,42 @@ def test_candidates_unused_first_then_weaker_duplicate():
                                               (2, "unused")]
 
 
+def test_candidates_underused_below_a_fraction_of_the_median():
+    rng = np.random.RandomState(3)
+    uv = rng.randn(6, 10)
+    counts = np.array([30, 9, 31, 2, 29, 10])  # median 19.5
+    # below 5: unused; below 0.5 * 19.5 = 9.75: underused (10 is not)
+    assert find_candidates(counts, uv, 4, min_relative=0.5) == [
+        (3, "unused"), (1, "underused")]
+    assert find_candidates(counts, uv, 4, min_relative=0.) == [(3, "unused")]
+    # The default of revive_atoms: a third of the median (6.5 here).
+    relative = check_revive_atoms(True)["min_relative"]
+    assert find_candidates(counts, uv, 4, min_relative=relative) == [
+        (3, "unused")]
+    counts[1] = 6
+    assert find_candidates(counts, uv, 4, min_relative=relative) == [
+        (3, "unused"), (1, "underused")]
+
+
+class _UsageEncoder:
+    """What Reviver.candidate asks of an encoder."""
+    n_channels = 4
+
+    def __init__(self, counts):
+        self.counts = np.asarray(counts)
+
+    def atom_usage(self):
+        return self.counts, self.counts.astype(float)
+
+
+def test_reviver_tries_an_underused_atom():
+    uv = np.random.RandomState(4).randn(4, 10)
+    uv[:, 4:] = np.hanning(6)  # centred waveforms: no move
+    encoder = _UsageEncoder([30, 8, 31, 29])
+    assert Reviver(n_atoms=4).candidate(encoder, uv, 5) == (1, "underused")
+    assert Reviver(n_atoms=4, min_relative=0.).candidate(encoder, uv, 5) is None
+
+
 class _WindowEncoder:
     """What Reviver.new_atom asks of an encoder."""
 
@@ -165,6 +201,8 @@ def test_centring_moves_energy_to_the_middle_and_keeps_the_model():
     (dict(max_corr=1.5), ValueError, "max_corr"),
     (dict(cooldown=0), ValueError, "cooldown"),
     (dict(start=0), ValueError, "start"),
+    (dict(min_relative=1.), ValueError, "min_relative"),
+    (dict(min_relative=-0.1), ValueError, "min_relative"),
     (dict(centre="x"), TypeError, "centre"),
     (dict(foo=1), ValueError, "revive_atoms has unknown keys"),
     ("yes", TypeError, "revive_atoms"),

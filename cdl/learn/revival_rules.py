@@ -17,7 +17,7 @@ from cdl.model.similarity import MAX_CORR, duplicate_pairs
 
 def find_candidates(counts, D, n_channels, weights=None,
                     min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR,
-                    positive=True):
+                    positive=True, min_relative=0.):
     """Atoms to replace, in the order they should be tried.
 
     Parameters
@@ -38,18 +38,24 @@ def find_candidates(counts, D, n_channels, weights=None,
         Duplicate threshold (:func:`cdl.model.similarity.duplicate_pairs`).
     positive : bool
         Non-negative activations (an atom and its negative differ).
+    min_relative : float
+        Atoms with at least ``min_occurrences`` occurrences but fewer than
+        ``min_relative`` times the median of the atoms' are underused.
 
     Returns
     -------
     candidates : list of tuple
-        ``(atom, reason)`` with reason ``'unused'`` (fewest occurrences
-        first) or ``'duplicate of j'``; each atom once.
+        ``(atom, reason)`` with reason ``'unused'`` or ``'underused'``
+        (fewest occurrences first), or ``'duplicate of j'``; each atom once.
     """
     counts = np.asarray(counts)
     weights = counts if weights is None else np.asarray(weights)
+    floor = max(min_occurrences, min_relative * float(np.median(counts))) \
+        if counts.size else min_occurrences
     unused = [int(k) for k in np.argsort(counts, kind="stable")
-              if counts[k] < min_occurrences]
-    candidates = [(k, "unused") for k in unused]
+              if counts[k] < floor]
+    candidates = [(k, "unused" if counts[k] < min_occurrences else "underused")
+                  for k in unused]
     seen = set(unused)
     for j, k, _, _ in duplicate_pairs(D, n_channels, max_corr, positive):
         if j in seen or k in seen:

@@ -114,7 +114,8 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     Atom revival during learning: at each z-step from the sixth on (the
     first five let the atoms settle), at most one atom is changed.
     An unused atom (fewer than 5 occurrences, an occurrence being a
-    positive local maximum of its activations) or the weaker of two
+    positive local maximum of its activations), an underused one (fewer
+    than a third of the median atom's occurrences) or the weaker of two
     near-duplicates (correlations of the spatial patterns and of the
     waveforms at their best lag both >= 0.9) is replaced by the window of
     the signal that the model explains worst (its rank-1 approximation,
@@ -131,7 +132,8 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     ``2 * n_atoms`` tries in all, and learning does not stop on ``eps``
     while an atom can still be tried. Deterministic; its state is part of
     the checkpoints. A dict changes the thresholds: ``min_occurrences``
-    (5), ``max_corr`` (0.9), ``cooldown`` (5), ``max_attempts`` (None:
+    (5), ``min_relative`` (1/3; 0: no atom is underused), ``max_corr``
+    (0.9), ``cooldown`` (5), ``max_attempts`` (None:
     ``2 * n_atoms``), ``centre`` (0.1; None: no moves), ``start`` (5: the
     first iteration, 0-based, when atoms may be changed), ``swap`` (None:
     off; a relative decrease of the objective below which the least used
@@ -181,7 +183,8 @@ interrupted_ : bool
 revived_ : list of dict
     The atom revival tries of ``fit``, in order: ``iteration``, ``atom``
     (its index during learning, before ``sort_atoms``), ``reason``
-    ('unused', 'duplicate of j', 'off-centre by s' or 'weakest') and
+    ('unused', 'underused', 'duplicate of j', 'off-centre by s' or
+    'weakest') and
     ``accepted``. Not stored in model files.
 diagnostics_ : list of dict
     One row per atom (computed on access from ``u_hat_``, ``v_hat_``,
