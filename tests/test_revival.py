@@ -127,6 +127,9 @@ class _UsageEncoder:
     def atom_usage(self):
         return self.counts, self.counts.astype(float)
 
+    def compute_z(self, trials=None):
+        return {}
+
 
 def test_reviver_tries_an_underused_atom():
     uv = np.random.RandomState(4).randn(4, 10)
@@ -134,6 +137,26 @@ def test_reviver_tries_an_underused_atom():
     encoder = _UsageEncoder([30, 8, 31, 29])
     assert Reviver(n_atoms=4).candidate(encoder, uv, 5) == (1, "underused")
     assert Reviver(n_atoms=4, min_relative=0.).candidate(encoder, uv, 5) is None
+
+
+def test_an_atom_added_by_greedy_learning_grows_before_it_is_underused():
+    uv = np.random.RandomState(5).randn(4, 10)
+    uv[:, 4:] = np.hanning(6)
+    reviver = Reviver(n_atoms=4)  # cooldown 5
+    encoder = _UsageEncoder([30, 31, 29])
+    reviver.z_step(encoder, uv[:3], 0, None, [1.], None, None, None)
+    encoder.counts = np.array([30, 31, 29, 6])  # atom 3 added at iteration 6
+    reviver.z_step(encoder, uv, 6, None, [1.], None, None, None)
+    assert reviver.candidate(encoder, uv, 8) is None
+    assert reviver.candidate(encoder, uv, 11) == (3, "underused")
+    # part of the state (checkpoints)
+    resumed = Reviver(n_atoms=4)
+    resumed.set_state(reviver.get_state())
+    assert resumed.candidate(encoder, uv, 8) is None
+    assert resumed.candidate(encoder, uv, 11) == (3, "underused")
+    # atoms of the initial dictionary are not growing
+    encoder.counts = np.array([30, 31, 6, 29])
+    assert Reviver(n_atoms=4).candidate(encoder, uv, 5) == (2, "underused")
 
 
 class _WindowEncoder:

@@ -12,7 +12,8 @@ cut. :class:`Reviver` checks the dictionary before each z-step of
   over trials, :mod:`cdl.model.occurrences`), and *underused* when it has
   fewer than ``min_relative`` times the median number of occurrences of
   the atoms (an atom that learned a waveform no event has, while a true
-  atom is still missing);
+  atom is still missing; an atom added by greedy learning is not
+  underused in its first ``cooldown`` iterations, while it grows);
 - two atoms are *duplicates* when ``|corr(u_j, u_k)| >= max_corr`` and the
   correlation of ``v_j`` and ``v_k`` at their best lag is ``>= max_corr``
   (with non-negative activations the sign counts: ``d_j ~ -d_k`` explain
@@ -206,6 +207,8 @@ class Reviver:
                     refused=sorted([int(k), int(s)] for k, s in self.refused.items()),
                     n_attempts=int(self.n_attempts),
                     n_encoded=None if self.n_encoded is None else int(self.n_encoded),
+                    encoded_at=sorted([int(k), int(i)]
+                                      for k, i in self.encoded_at.items()),
                     log=[[int(i), int(k), str(r), bool(a)] for i, k, r, a in self.log])
 
     def set_state(self, state):
@@ -221,6 +224,8 @@ class Reviver:
         self.refused = {int(k): int(s) for k, s in state.get("refused", [])}
         self.n_attempts = int(state.get("n_attempts", 0))
         self.n_encoded = state.get("n_encoded")
+        # First z-step of each atom added during learning (greedy).
+        self.encoded_at = {int(k): int(i) for k, i in state.get("encoded_at", [])}
         self.log = [tuple(entry) for entry in state.get("log", [])]
 
     # -- the rules ------------------------------------------------------------------
@@ -257,7 +262,9 @@ class Reviver:
                 counts, D[:n_atoms], encoder.n_channels, weights,
                 self.min_occurrences, self.max_corr, self.positive,
                 self.min_relative):
-            if atom in ready:
+            growing = reason == "underused" and \
+                ii - self.encoded_at.get(atom, -self.cooldown) < self.cooldown
+            if atom in ready and not growing:
                 return atom, reason
         if self.centre is not None:
             n_times_atom = get_n_times_atom(D, encoder.n_channels)
@@ -346,6 +353,9 @@ class Reviver:
                                              set_dictionary, cost, pobj[-1])
             if accepted and stats is not None:
                 stats = forget_atom(stats, tried[0])
+        if self.n_encoded is not None:
+            self.encoded_at.update((k, ii) for k in range(self.n_encoded,
+                                                          D.shape[0]))
         self.n_encoded = D.shape[0]
         return D, info, stats
 

@@ -115,7 +115,8 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     first five let the atoms settle), at most one atom is changed.
     An unused atom (fewer than 5 occurrences, an occurrence being a
     positive local maximum of its activations), an underused one (fewer
-    than a third of the median atom's occurrences) or the weaker of two
+    than a third of the median atom's occurrences; an atom added by greedy
+    learning is given 5 iterations to grow first) or the weaker of two
     near-duplicates (correlations of the spatial patterns and of the
     waveforms at their best lag both >= 0.9) is replaced by the window of
     the signal that the model explains worst (its rank-1 approximation,
