@@ -147,6 +147,7 @@ def test_an_atom_added_by_greedy_learning_grows_before_it_is_underused():
     reviver.z_step(encoder, uv[:3], 0, None, [1.], None, None, None)
     encoder.counts = np.array([30, 31, 29, 6])  # atom 3 added at iteration 6
     reviver.z_step(encoder, uv, 6, None, [1.], None, None, None)
+    assert reviver.encoded_at == {3: 6}
     assert reviver.candidate(encoder, uv, 8) is None
     assert reviver.candidate(encoder, uv, 11) == (3, "underused")
     # part of the state (checkpoints)
@@ -157,6 +158,11 @@ def test_an_atom_added_by_greedy_learning_grows_before_it_is_underused():
     # atoms of the initial dictionary are not growing
     encoder.counts = np.array([30, 31, 6, 29])
     assert Reviver(n_atoms=4).candidate(encoder, uv, 5) == (2, "underused")
+    # a growing atom that duplicates another is replaced as a duplicate
+    uv_dup = uv.copy()
+    uv_dup[3] = uv_dup[0]
+    encoder.counts = np.array([30, 31, 29, 8])
+    assert reviver.candidate(encoder, uv_dup, 8) == (3, "duplicate of 0")
 
 
 class _WindowEncoder:

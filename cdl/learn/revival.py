@@ -104,8 +104,8 @@ def check_revive_atoms(revive_atoms):
     ----------
     revive_atoms : bool | dict
         True: :data:`DEFAULTS`; a dict overrides some of them
-        (``min_occurrences``, ``max_corr``, ``cooldown``, ``max_attempts``,
-        ``centre``, ``swap``, ``start``); False: off.
+        (``min_occurrences``, ``min_relative``, ``max_corr``, ``cooldown``,
+        ``max_attempts``, ``centre``, ``swap``, ``start``); False: off.
 
     Returns
     -------
@@ -258,13 +258,12 @@ class Reviver:
             return None
         counts, weights = encoder.atom_usage()
         counts, weights = counts[:n_atoms], weights[:n_atoms]
+        growing = {k for k, i in self.encoded_at.items() if ii - i < self.cooldown}
         for atom, reason in find_candidates(
                 counts, D[:n_atoms], encoder.n_channels, weights,
                 self.min_occurrences, self.max_corr, self.positive,
-                self.min_relative):
-            growing = reason == "underused" and \
-                ii - self.encoded_at.get(atom, -self.cooldown) < self.cooldown
-            if atom in ready and not growing:
+                self.min_relative, exempt=growing):
+            if atom in ready:
                 return atom, reason
         if self.centre is not None:
             n_times_atom = get_n_times_atom(D, encoder.n_channels)

@@ -1,9 +1,10 @@
 """The rules of atom revival, as pure functions of arrays.
 
-Which atoms to change (:func:`find_candidates`: unused atoms, the weaker of
-near-duplicate pairs), how far an atom is off-centre (:func:`centring_shift`)
-and how to move a waveform and its activations without changing the model
-(:func:`shift_waveform`, :func:`shift_activations`, :func:`shifted_atom`).
+Which atoms to change (:func:`find_candidates`: unused and underused
+atoms, the weaker of near-duplicate pairs), how far an atom is off-centre
+(:func:`centring_shift`) and how to move a waveform and its activations
+without changing the model (:func:`shift_waveform`,
+:func:`shift_activations`, :func:`shifted_atom`).
 :class:`cdl.learn.revival.Reviver` applies them inside the learning loop.
 The occurrences and the similarity of atoms are those of the diagnostics
 (:mod:`cdl.model.occurrences`, :mod:`cdl.model.similarity`).
@@ -17,7 +18,7 @@ from cdl.model.similarity import MAX_CORR, duplicate_pairs
 
 def find_candidates(counts, D, n_channels, weights=None,
                     min_occurrences=MIN_OCCURRENCES, max_corr=MAX_CORR,
-                    positive=True, min_relative=0.):
+                    positive=True, min_relative=0., exempt=()):
     """Atoms to replace, in the order they should be tried.
 
     Parameters
@@ -41,6 +42,9 @@ def find_candidates(counts, D, n_channels, weights=None,
     min_relative : float
         Atoms with at least ``min_occurrences`` occurrences but fewer than
         ``min_relative`` times the median of the atoms' are underused.
+    exempt : collection of int
+        Atoms never called underused (e.g. still growing); they may still
+        be unused or duplicates.
 
     Returns
     -------
@@ -53,7 +57,8 @@ def find_candidates(counts, D, n_channels, weights=None,
     floor = max(min_occurrences, min_relative * float(np.median(counts))) \
         if counts.size else min_occurrences
     unused = [int(k) for k in np.argsort(counts, kind="stable")
-              if counts[k] < floor]
+              if counts[k] < min_occurrences
+              or (counts[k] < floor and int(k) not in exempt)]
     candidates = [(k, "unused" if counts[k] < min_occurrences else "underused")
                   for k in unused]
     seen = set(unused)

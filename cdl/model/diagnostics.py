@@ -5,8 +5,9 @@ sampling rate are enough), for the estimators (``diagnostics_``), the report
 and the command line:
 
 - :func:`flag_atoms`: atoms with few occurrences and near-duplicate pairs
-  (the rules that atom revival applies during learning,
-  :mod:`cdl.learn.revival`, applied after fitting);
+  (two of the rules that atom revival applies during learning,
+  :mod:`cdl.learn.revival`, applied after fitting; revival's *underused*
+  rule, relative to the other atoms, is not a flag);
 - :func:`channel_region`: scalp region of a 10-20 / 10-10 channel name
   (:func:`lateral_frontal_side`: the side of a lateral frontal one);
 - :func:`label_atom`: a label for one atom from the documented rules below,

@@ -116,7 +116,8 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     An unused atom (fewer than 5 occurrences, an occurrence being a
     positive local maximum of its activations), an underused one (fewer
     than a third of the median atom's occurrences; an atom added by greedy
-    learning is given 5 iterations to grow first) or the weaker of two
+    learning is given ``cooldown`` (5) iterations to grow first) or the
+    weaker of two
     near-duplicates (correlations of the spatial patterns and of the
     waveforms at their best lag both >= 0.9) is replaced by the window of
     the signal that the model explains worst (its rank-1 approximation,
@@ -186,7 +187,7 @@ revived_ : list of dict
     (its index during learning, before ``sort_atoms``), ``reason``
     ('unused', 'underused', 'duplicate of j', 'off-centre by s' or
     'weakest') and
-    ``accepted``. Not stored in model files.
+    ``accepted``. Saved in model files.
 diagnostics_ : list of dict
     One row per atom (computed on access from ``u_hat_``, ``v_hat_``,
     ``z_hat_`` and ``info_``, see
