@@ -62,7 +62,7 @@ import re
 import numpy as np
 
 from .occurrences import MIN_OCCURRENCES, occurrence_counts
-from .shapes import to_full_rank
+from .shapes import is_rank1, split_uv
 from .similarity import MAX_CORR, duplicate_pairs
 
 __all__ = ["BANDS", "N_TOP", "band_of", "channel_region", "describe_atoms",
@@ -330,21 +330,27 @@ def model_shares(D, z, n_channels):
     shares : ndarray of shape (n_atoms,)
         In [0, 1]; all zero when every activation is zero.
     """
-    atoms = to_full_rank(np.asarray(D, dtype=float), n_channels)
-    z = np.asarray(z)
-    if z.ndim != 3 or z.shape[1] != atoms.shape[0]:
-        raise ValueError(f"z must have shape (n_trials, {atoms.shape[0]}, "
-                         f"n_times_valid) for {atoms.shape[0]} atoms, got "
-                         f"{z.shape}.")
-    n_times_atom = atoms.shape[2]
-    # autocorrelation of each atom (summed over channels) at lags 0 .. L-1
-    autocorr = np.array([np.einsum("kct,kct->k", atoms[..., :n_times_atom - lag],
-                                   atoms[..., lag:])
-                         for lag in range(n_times_atom)]).T
+    D, z = np.asarray(D, dtype=float), np.asarray(z)
+    n_atoms = D.shape[0]
+    if z.ndim != 3 or z.shape[1] != n_atoms:
+        raise ValueError(f"z must have shape (n_trials, {n_atoms}, "
+                         f"n_times_valid) for {n_atoms} atoms, got {z.shape}.")
+    if is_rank1(D):  # the autocorrelation of u v^T is |u|^2 that of v
+        u, v = split_uv(D, n_channels)
+        autocorr = np.sum(u ** 2, axis=1)[:, None] * _autocorrelation(v)
+    else:
+        autocorr = _autocorrelation(D).sum(axis=1)
     energy = np.array([sum(_part_energy(z_nk, autocorr[k]) for z_nk in z[:, k])
-                       for k in range(atoms.shape[0])])
+                       for k in range(n_atoms)])
     total = energy.sum()
     return energy / total if total > 0 else energy
+
+
+def _autocorrelation(x):
+    """``sum_t x[..., t] x[..., t + lag]`` for lags 0 .. n-1 (last axis)."""
+    n = x.shape[-1]
+    power = np.abs(np.fft.rfft(x, n=2 * n, axis=-1)) ** 2
+    return np.fft.irfft(power, n=2 * n, axis=-1)[..., :n]
 
 
 def _part_energy(z_k, autocorr):
