@@ -408,11 +408,10 @@ class Reviver:
             value = cost(info)
             accepted = bool(value < target if reason == "weakest"
                             else value <= target)
+            kept = False  # the kept copy is forgotten or put back below
             if accepted:
-                kept = False
                 encoder.forget_z()
             else:
-                kept = False
                 encoder.restore_z()
                 set_dictionary(D)
                 D_new = D
