@@ -6,6 +6,7 @@ import pytest
 from cdl import BatchCDL
 from cdl.model.diagnostics import (
     band_of,
+    band_shares,
     channel_region,
     describe_atoms,
     dominant_pole,
@@ -106,6 +107,38 @@ def test_label_reads_the_dominant_pole():
         assert set(described["top_channels"]) == {"O2", "O1", "Oz", "PO3", "Iz"}
     np.testing.assert_array_equal(dominant_pole(-u, n_top=2),
                                   [NAMES.index("O2"), NAMES.index("PO3")])
+
+
+def test_band_shares_match_the_powers_of_sinusoids():
+    # 5 s of two sinusoids: their powers are the squared amplitudes / 2, so
+    # the shares of delta and beta are 1 / 5 and 4 / 5 (up to leakage).
+    t = np.arange(800) / SFREQ
+    v = np.sin(2 * np.pi * 2.5 * t) + 2 * np.sin(2 * np.pi * 20 * t)
+    shares = band_shares(v, SFREQ)
+    assert list(shares) == ["delta", "theta", "alpha", "beta", "gamma"]
+    assert abs(sum(shares.values()) - 1) < 1e-12
+    assert abs(shares["delta"] - 0.2) < 0.01 and abs(shares["beta"] - 0.8) < 0.01
+    assert band_shares(np.ones(80), SFREQ) == dict.fromkeys(shares, 0.)
+
+
+def test_mixed_spectrum_names_both_bands():
+    # One slow peak, and more power spread over five beta frequencies, each
+    # weaker than the slow one: the peak is in delta, most power in beta.
+    t = np.arange(800) / SFREQ
+    v = np.sin(2 * np.pi * 2.5 * t) + sum(
+        0.7 * np.sin(2 * np.pi * f * t) for f in (14, 17, 20, 23, 26))
+    described = label_atom(_pattern("O1", "O2", "Oz"), v, SFREQ, NAMES)
+    assert described["band"] == "delta" and described["main_band"] == "beta"
+    assert described["label"] == "occipital delta/beta"
+    assert 0.65 < described["band_share"] < 0.75  # 5 x 0.49 / (1 + 5 x 0.49)
+    # a frontal one is not called blink-like: its power is not slow
+    described = label_atom(_pattern("Fp1", "Fp2", "AF3"), v, SFREQ, NAMES)
+    assert described["label"] == "frontal delta/beta"
+    # the same beta alone agrees: no second band
+    described = label_atom(_pattern("O1", "O2", "Oz"), v - np.sin(
+        2 * np.pi * 2.5 * t), SFREQ, NAMES)
+    assert described["label"] == "occipital beta"
+    assert described["band"] == described["main_band"] == "beta"
 
 
 def test_alpha_peak_frequency_is_reported():

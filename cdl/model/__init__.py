@@ -12,6 +12,7 @@ _EXPORTS = {
     "BANDS": "cdl.model.diagnostics",
     "N_TOP": "cdl.model.diagnostics",
     "band_of": "cdl.model.diagnostics",
+    "band_shares": "cdl.model.diagnostics",
     "channel_region": "cdl.model.diagnostics",
     "describe_atoms": "cdl.model.diagnostics",
     "dominant_pole": "cdl.model.diagnostics",

@@ -5,7 +5,7 @@ import numpy as np
 
 from cdl.io.channels import channel_types
 from cdl.model.diagnostics import BANDS as LABEL_BANDS
-from cdl.model.diagnostics import dominant_pole
+from cdl.model.diagnostics import band_shares, dominant_pole
 from cdl.model.occurrences import find_occurrences
 from cdl.viz import waveform_spectrum
 
@@ -124,15 +124,13 @@ def atom_features(model, info=None, sfreq=None, n_top=3):
     rows = []
     for k, (u, v) in enumerate(zip(model.u_hat_, model.v_hat_)):
         freqs, power = waveform_spectrum(v - v.mean(), sfreq)
-        total = power[freqs >= BANDS["delta"][0]].sum() or 1.
         row = dict(atom=k, top_channels=_top_channels(u, names, types, n_top))
         if several:
             energy = u ** 2 / max(np.sum(u ** 2), 1e-300)
             row["types"] = ", ".join(f"{t} {energy[types == t].sum():.0%}"
                                      for t in dict.fromkeys(types.tolist()))
         row["peak_hz"] = float(freqs[np.argmax(power)])
-        for band, (low, high) in BANDS.items():
-            row[band] = float(power[(freqs >= low) & (freqs < high)].sum() / total)
+        row.update(band_shares(v, sfreq))
         rows.append(row)
     return rows
 
