@@ -202,6 +202,12 @@ class PackedImageEncoder(Encoder):
     def atom_usage(self):
         _no_revival()
 
+    def atom_activations(self, atoms):
+        _no_revival()
+
+    def atom_clusters(self):
+        _no_revival()
+
     def reset_atom(self, atom):
         _no_revival()
 

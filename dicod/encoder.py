@@ -301,7 +301,7 @@ class DistributedEncoder(Encoder):
             if name == "lambda_max":
                 known[name] = np.max(values, axis=0)
             elif name in ("stats", "usage"):
-                known[name] = (sum(v[0] for v in values), sum(v[1] for v in values))
+                known[name] = tuple(sum(parts) for parts in zip(*values))
             else:
                 known[name] = float(sum(values))
         return known
@@ -424,14 +424,62 @@ class DistributedEncoder(Encoder):
             Sum of the absolute activations.
         """
         self._check_1d("atom_usage")
+        if not self._usage_on_workers():
+            return super().atom_usage()  # one-sample atoms: gather z
+        counts, sums, _ = self._worker_usage()
+        return np.asarray(counts, dtype=np.int64), np.asarray(sums, dtype=float)
+
+    def atom_clusters(self):
+        """How each atom's activations gather (see
+        :meth:`cdl.learn.Encoder.atom_clusters`): counted by the workers on
+        their own boxes, with the occurrences (:meth:`atom_usage`).
+
+        Returns
+        -------
+        counts : ndarray of int64, shape (3, n_atoms)
+        """
+        self._check_1d("atom_clusters")
+        if not self._usage_on_workers():
+            return super().atom_clusters()
+        return np.asarray(self._worker_usage()[2], dtype=np.int64)
+
+    def _worker_usage(self):
+        """The workers' usage (sent with the last z-step, else asked now)."""
         if "usage" not in self._known:
-            if not self._usage_on_workers():
-                return super().atom_usage()  # one-sample atoms: gather z
             self._known["usage"] = self._combine(
                 [dict(usage=reply) for reply in self._command("get_usage")],
                 ["usage"])["usage"]
-        counts, sums = self._known["usage"]
-        return np.asarray(counts, dtype=np.int64), np.asarray(sums, dtype=float)
+        return self._known["usage"]
+
+    def atom_activations(self, atoms):
+        """Non-zero activations of some atoms, per trial (see
+        :meth:`cdl.learn.Encoder.atom_activations`): the workers send their
+        non-zero activations (one round trip, nothing dense).
+
+        Parameters
+        ----------
+        atoms : list of int
+
+        Returns
+        -------
+        activations : dict
+            ``atom: [(times, values), ...]``, one pair per trial.
+        """
+        self._check_1d("atom_activations")
+        replies = self._command("get_z")
+        idx = np.concatenate([r[0] for r in replies], axis=1)
+        values = np.concatenate([r[1] for r in replies])
+        out = {}
+        for k in atoms:
+            mine = idx[1] == k
+            trial, times, vals = idx[0, mine], idx[3, mine], values[mine]
+            order = np.lexsort((times, trial))
+            trial, times, vals = trial[order], times[order], vals[order]
+            bounds = np.searchsorted(trial, np.arange(self.problem.n_trials + 1))
+            out[int(k)] = [(times[a:b].astype(np.int64),
+                            vals[a:b].astype(np.float64))
+                           for a, b in zip(bounds[:-1], bounds[1:])]
+        return out
 
     def reset_atom(self, atom):
         """Set the activations of one atom to zero (one round trip).

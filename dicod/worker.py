@@ -23,6 +23,7 @@ from cdl._kernels.conv2d import (
     subtract_model,
     weighted_l1_box,
 )
+from cdl.learn.revival_rules import cluster_counts
 from cdl.model.occurrences import local_maxima
 
 from ._comm import ROOT, TAG_ABORT, TAG_ALIVE, TAG_CMD, TAG_ERROR, TAG_REPLY, TAG_UPDATE
@@ -361,8 +362,10 @@ class Worker:
 
     # -- atom revival (1-D signals) ----------------------------------------------
     def cmd_get_usage(self):
-        """Occurrences and sum of the absolute activations of each atom in
-        the own box, over all trials (1-D signals).
+        """Occurrences, sum of the absolute activations and clusters
+        (:func:`cdl.learn.revival_rules.cluster_counts`, shape (3, n_atoms);
+        a cluster across the border of the own box counts in both boxes) of
+        each atom in the own box, over all trials (1-D signals).
 
         An occurrence is a positive local maximum along time
         (:func:`cdl.model.occurrences.local_maxima`). A maximum on the border
@@ -374,14 +377,21 @@ class Worker:
         o = self.own
         lo, hi = max(o[2] - 1, 0), min(o[3] + 1, self.z.shape[2])
         n_atoms = self.z.shape[-1]
+        n_times_atom = self.seg.atom_shape[-1]
         counts = np.zeros(n_atoms, dtype=np.int64)
         sums = np.zeros(n_atoms)
+        clusters = np.zeros((3, n_atoms), dtype=np.int64)
         for n in range(self.z.shape[0]):
             z = self.z[n, o[0]:o[1], lo:hi].transpose(0, 2, 1)  # (H, atoms, W)
             peaks = local_maxima(z)[..., o[2] - lo:o[3] - lo]
             counts += peaks.sum(axis=(0, 2))
-            sums += np.abs(z[..., o[2] - lo:o[3] - lo]).sum(axis=(0, 2))
-        return counts, sums
+            own = z[..., o[2] - lo:o[3] - lo]
+            sums += np.abs(own).sum(axis=(0, 2))
+            for k in range(n_atoms):
+                for row in own[:, k]:
+                    clusters[:, k] += cluster_counts(np.flatnonzero(row),
+                                                     n_times_atom)
+        return counts, sums, clusters
 
     def cmd_reset_atom(self, atom):
         """Set the activations of one atom to zero (in the whole window, as

@@ -14,8 +14,13 @@ from cdl.dictionary import make_update_d
 from cdl.learn import ChunkedEncoder, LocalEncoder
 from cdl.learn.revival import Reviver, check_revive_atoms
 from cdl.learn.revival_rules import (
+    best_lag_correlation,
     centring_shift,
+    cluster_counts,
     find_candidates,
+    is_fragmented,
+    looks_fragmented,
+    merge_fragments,
     shift_activations,
     shift_waveform,
     shifted_atom,
@@ -127,6 +132,11 @@ class _UsageEncoder:
     def atom_usage(self):
         return self.counts, self.counts.astype(float)
 
+    def atom_clusters(self):
+        # One activation per event: as many compact clusters as occurrences,
+        # not fragmented.
+        return np.array([self.counts, self.counts, self.counts])
+
     def compute_z(self, trials=None):
         return {}
 
@@ -225,6 +235,75 @@ def test_centring_moves_energy_to_the_middle_and_keeps_the_model():
     assert centring_shift(np.r_[np.ones(31), 5.]) == 0
 
 
+def _fragments(n_events=30, n_times_atom=64, seed=0):
+    """A waveform made of a burst and its copy (``[s, s]``), an atom that
+    learned the burst only (``[s, 0]``), and activations that rebuild the
+    waveform with it: two per event, half an atom apart."""
+    rng = np.random.RandomState(seed)
+    half = n_times_atom // 2
+    burst = np.sin(2 * np.pi * np.arange(half) / 8) * np.hanning(half)
+    whole, piece = np.r_[burst, burst], np.r_[burst, np.zeros(half)]
+    onsets = np.sort(rng.choice(50, n_events, replace=False)) * 3 * n_times_atom
+    amplitudes = rng.uniform(1, 2, n_events)
+    times = np.sort(np.r_[onsets, onsets + half])
+    values = np.repeat(amplitudes, 2)
+    return whole, piece, [(times, values)]
+
+
+def test_merged_fragments_rebuild_the_whole_waveform():
+    whole, piece, activations = _fragments()
+    merged = merge_fragments(piece[None], activations, 64)
+    np.testing.assert_allclose(merged["window"][0],
+                               whole / np.linalg.norm(whole), atol=1e-12)
+    np.testing.assert_array_equal(merged["counts"], [30, 60, 60])
+    assert merged["coherence"] == pytest.approx(1.)
+    corr = best_lag_correlation(piece[None], merged["window"])
+    assert corr == pytest.approx(1 / np.sqrt(2))
+    assert is_fragmented(piece[None], merged, 1.5)
+    # The whole waveform, once per event, is not fragmented: its merged
+    # window is itself (and one occurrence per cluster).
+    times, values = activations[0]
+    once = [(times[::2], values[::2])]
+    merged = merge_fragments(whole[None], once, 64)
+    np.testing.assert_array_equal(merged["counts"], [30, 30, 30])
+    assert best_lag_correlation(whole[None], merged["window"]) == pytest.approx(1.)
+    assert not is_fragmented(whole[None], merged, 1.5)
+
+
+def test_an_ongoing_rhythm_is_not_fragmented():
+    # Activations every 20 samples for 2000 samples (an atom of 64): one long
+    # chain, no compact cluster.
+    times = np.arange(0, 2000, 20)
+    counts = cluster_counts(times, 64)
+    np.testing.assert_array_equal(counts, [0, 0, 100])
+    assert not looks_fragmented(counts, 1.5)
+    merged = merge_fragments(np.hanning(64)[None], [(times, np.ones(100))], 64)
+    assert merged["window"] is None and not is_fragmented(
+        np.hanning(64)[None], merged, 1.5)
+
+
+def test_cluster_counts_match_a_loop():
+    rng = np.random.RandomState(3)
+    for _ in range(20):
+        times = np.sort(rng.choice(3000, rng.randint(1, 120), replace=False))
+        n_times_atom = int(rng.choice([5, 16, 64]))
+        clusters, run_counts = [[times[0]]], [1]
+        for previous, t in zip(times[:-1], times[1:]):
+            if t - previous >= n_times_atom:
+                clusters.append([])
+                run_counts.append(1)
+            elif t - previous > 1:
+                run_counts[-1] += 1
+            clusters[-1].append(t)
+        compact = [c[-1] - c[0] < n_times_atom for c in clusters]
+        expected = [sum(compact),
+                    sum(r for r, c in zip(run_counts, compact) if c),
+                    sum(run_counts)]
+        np.testing.assert_array_equal(cluster_counts(times, n_times_atom),
+                                      expected)
+    np.testing.assert_array_equal(cluster_counts([], 10), [0, 0, 0])
+
+
 @pytest.mark.parametrize("value, error, match", [
     (dict(min_occurrences=-1), ValueError, "min_occurrences"),
     (dict(max_corr=1.5), ValueError, "max_corr"),
@@ -232,6 +311,8 @@ def test_centring_moves_energy_to_the_middle_and_keeps_the_model():
     (dict(start=0), ValueError, "start"),
     (dict(min_relative=1.), ValueError, "min_relative"),
     (dict(min_relative=-0.1), ValueError, "min_relative"),
+    (dict(min_fragments=1.), ValueError, "min_fragments"),
+    (dict(min_fragments="2"), TypeError, "min_fragments"),
     (dict(centre="x"), TypeError, "centre"),
     (dict(foo=1), ValueError, "revive_atoms has unknown keys"),
     ("yes", TypeError, "revive_atoms"),
@@ -313,6 +394,39 @@ def test_distributed_usage_counts_maxima_on_the_workers_borders():
         np.testing.assert_allclose(sums, np.abs(z).sum(axis=(0, 2)))
 
 
+def test_encoders_give_the_same_atom_activations_and_clusters():
+    """Dense, sparse (chunked) and distributed encoders: the same non-zero
+    activations per atom and trial, and the same cluster counts (no cluster
+    across a worker border here)."""
+    rng = np.random.RandomState(8)
+    X = rng.randn(2, 3, 600)
+    n_times_atom = 10
+    z = np.zeros((2, 2, 591))
+    for n in range(2):
+        for k in range(2):
+            onsets = [40, 41, 45, 300, 303, 500] if k == 0 else [100, 250, 251]
+            z[n, k, onsets] = rng.rand(len(onsets)) + 0.1
+    D = rng.randn(2, 3 + n_times_atom)
+    expected = {k: [(np.flatnonzero(z[n, k]), z[n, k][z[n, k] != 0])
+                    for n in range(2)] for k in range(2)}
+    # Atom 0, per trial: clusters 40-45 (40 and 41 are one occurrence),
+    # 300-303 and 500; atom 1: 100 and 250-251. All compact.
+    local = LocalEncoder(X, 2, n_times_atom)
+    chunked = ChunkedEncoder(X, 2, n_times_atom)
+    with dicod.DistributedEncoder(X, 2, n_times_atom, n_workers=2,
+                                  backend="local") as distributed:
+        for encoder in (local, chunked, distributed):
+            encoder.set_D(D)
+            encoder.set_z(z)
+            got = encoder.atom_activations([0, 1])
+            for k in range(2):
+                for (times, values), (t_ref, v_ref) in zip(got[k], expected[k]):
+                    np.testing.assert_array_equal(times, t_ref)
+                    np.testing.assert_allclose(values, v_ref)
+            np.testing.assert_array_equal(
+                encoder.atom_clusters(), [[6, 4], [10, 4], [10, 4]])
+
+
 # -- learning ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def planted():
@@ -327,6 +441,48 @@ def planted():
     D_init = np.array([_uv(u[0], v[0]), _uv(u[0], shift_waveform(v[0], 2)),
                        _uv(np.ones(8), dead_v)])
     return X, u, v, D_init
+
+
+@pytest.fixture(scope="module")
+def fragmented():
+    """Two known atoms, the first a burst and its copy (``[s, s]``); an
+    initial dictionary whose first atom learned the burst only (``[s, 0]``,
+    it rebuilds each event with two activations) and the true second."""
+    rng = np.random.RandomState(0)
+    n_times_atom, n_channels, n_times = 32, 8, 6000
+    half = n_times_atom // 2
+    burst = np.sin(2 * np.pi * np.arange(half) / 6) * np.hanning(half)
+    v = np.array([np.r_[burst, burst], np.hanning(n_times_atom)
+                  * np.cos(2 * np.pi * np.arange(n_times_atom) / 16)])
+    u = rng.randn(2, n_channels)
+    X = np.zeros((1, n_channels, n_times))
+    for k in range(2):
+        z = np.zeros(n_times - n_times_atom + 1)
+        onsets = rng.choice(n_times // (2 * n_times_atom) - 1, 30, replace=False)
+        z[onsets * 2 * n_times_atom + rng.randint(n_times_atom, size=30)] = \
+            rng.uniform(1, 2, 30)
+        X[0] += np.outer(u[k], np.convolve(z, v[k]))
+    X += 0.01 * X.std() * rng.randn(*X.shape)
+    D_init = np.array([_uv(u[0], np.r_[burst, np.zeros(half)]), _uv(u[1], v[1])])
+    return X, u, v, D_init
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, dict(chunk_len=1000),
+    dict(solver_z="dicod", n_workers=2, backend="local")])
+def test_a_fragmented_atom_is_merged(fragmented, kwargs):
+    X, u, v, D_init = fragmented
+    fits = {}
+    for name, revive in (("on", True), ("off", dict(min_fragments=None))):
+        fits[name] = BatchCDL(n_atoms=2, n_times_atom=32, reg=0.1, n_iter=15,
+                              D_init=D_init, revive_atoms=revive, random_state=0,
+                              **kwargs).fit(X)
+    on, off = fits["on"], fits["off"]
+    assert {"iteration": 5, "atom": 0, "reason": "fragmented",
+            "accepted": True} in on.revived_
+    assert _n_recovered(on, u, v, threshold=0.99) == 2
+    assert _n_recovered(off, u, v) == 1  # the piece stays a piece
+    assert on.pobj_[-1] < 0.9 * off.pobj_[-1]
 
 
 def _n_recovered(model, u, v, threshold=0.95):

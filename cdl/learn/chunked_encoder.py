@@ -97,6 +97,23 @@ class ChunkedEncoder(Encoder):
                 sums += z_n.abs_sum()
         return counts, sums
 
+    def atom_activations(self, atoms):
+        """Non-zero activations of some atoms, per trial (see
+        :meth:`cdl.learn.Encoder.atom_activations`), from the sparse store."""
+        out = {int(k): [] for k in atoms}
+        for z_n in self._z:
+            csr = z_n.tocsr() if z_n.nnz else None
+            for k in out:
+                if csr is None:
+                    out[k].append((np.zeros(0, np.int64), np.zeros(0)))
+                    continue
+                row = slice(csr.indptr[k], csr.indptr[k + 1])
+                times = csr.indices[row].astype(np.int64)
+                order = np.argsort(times, kind="stable")
+                out[k].append((times[order],
+                               csr.data[row][order].astype(np.float64)))
+        return out
+
     def _move_atom(self, atom, move):
         """Rebuild each trial with the entries of ``atom`` at columns
         ``move(columns)`` (entries moved out of the trial are dropped)."""

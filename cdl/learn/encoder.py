@@ -17,7 +17,7 @@ import numpy as np
 
 from cdl.model.occurrences import occurrence_counts
 
-from .revival_rules import shift_activations
+from .revival_rules import cluster_counts, shift_activations
 
 
 class Encoder(ABC):
@@ -70,8 +70,9 @@ class Encoder(ABC):
 
         The loop asks :meth:`get_cost` after each z-step and each
         :meth:`set_D` when ``cost``, :meth:`lambda_max` after each
-        :meth:`set_D` when ``lambda_max``, and :meth:`atom_usage` after each
-        z-step when ``usage`` (atom revival). An encoder whose questions are
+        :meth:`set_D` when ``lambda_max``, and :meth:`atom_usage` and
+        :meth:`atom_clusters` after each z-step when ``usage`` (atom
+        revival). An encoder whose questions are
         round trips to workers computes these with the change itself; the
         others need not do anything.
 
@@ -82,8 +83,8 @@ class Encoder(ABC):
         lambda_max : bool
             Whether the loop asks lambda_max after each :meth:`set_D`.
         usage : bool
-            Whether the loop asks the occurrences of the atoms after each
-            z-step.
+            Whether the loop asks the occurrences (and clusters) of the
+            atoms after each z-step.
         """
         self.tracked = dict(cost=bool(cost), lambda_max=bool(lambda_max),
                             usage=bool(usage))
@@ -210,6 +211,39 @@ class Encoder(ABC):
         z = self.get_z_hat()
         return occurrence_counts(z), np.abs(z).sum(axis=(0, 2), dtype=np.float64)
 
+    def atom_activations(self, atoms):
+        """The non-zero activations of some atoms.
+
+        Parameters
+        ----------
+        atoms : list of int
+
+        Returns
+        -------
+        activations : dict
+            ``atom: [(times, values), ...]``, one pair per trial: the times
+            (int64, increasing) and values (float64) of the atom's non-zero
+            activations.
+        """
+        return {int(k): [nonzero_entries(z_n[k]) for z_n in np.asarray(self.z)]
+                for k in atoms}
+
+    def atom_clusters(self):
+        """How each atom's activations gather, for the fragmented-atom rule of
+        revival (:func:`cdl.learn.revival_rules.cluster_counts`).
+
+        Returns
+        -------
+        counts : ndarray of int64, shape (3, n_atoms)
+            Per atom, summed over trials: compact clusters, occurrences in
+            them, all occurrences.
+        """
+        activations = self.atom_activations(range(self.n_atoms))
+        return np.array([
+            sum((cluster_counts(times, self.n_times_atom)
+                 for times, _ in activations[k]), np.zeros(3, dtype=np.int64))
+            for k in range(self.n_atoms)], dtype=np.int64).reshape(-1, 3).T
+
     def reset_atom(self, atom):
         """Set the activations of one atom to zero in every trial.
 
@@ -249,6 +283,12 @@ class Encoder(ABC):
     def forget_z(self):
         """Forget the activations remembered by :meth:`keep_z`."""
         self._kept_z = None
+
+
+def nonzero_entries(z_k):
+    """``(times, values)`` of the non-zero entries of one row."""
+    times = np.flatnonzero(z_k)
+    return times.astype(np.int64), np.asarray(z_k[times], dtype=np.float64)
 
 
 class LazyActivations(np.lib.mixins.NDArrayOperatorsMixin):

@@ -13,7 +13,7 @@ from cdl.model.objective import (
 )
 from cdl.model.occurrences import occurrence_counts
 
-from .encoder import Encoder
+from .encoder import Encoder, nonzero_entries
 from .revival_rules import shift_activations
 
 
@@ -95,6 +95,11 @@ class LocalEncoder(Encoder):
         """Occurrences and sum of the absolute activations of each atom."""
         return (occurrence_counts(self._z),
                 np.abs(self._z).sum(axis=(0, 2), dtype=np.float64))
+
+    def atom_activations(self, atoms):
+        """Non-zero activations of some atoms, per trial (see
+        :meth:`cdl.learn.Encoder.atom_activations`)."""
+        return {int(k): [nonzero_entries(z_n[k]) for z_n in self._z] for k in atoms}
 
     def reset_atom(self, atom):
         """Set the activations of one atom to zero in every trial."""

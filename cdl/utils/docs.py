@@ -123,7 +123,12 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     the signal that the model explains worst (its rank-1 approximation,
     normalised as the initial dictionaries), its activations reset, and
     kept only if the objective after its z-step is not above the one
-    before, so ``pobj_`` never increases. An off-centre atom (centre of
+    before, so ``pobj_`` never increases. A fragmented atom (one that
+    rebuilds each event from several shifted copies of itself: 1.5 or
+    more occurrences per compact cluster of activations, and the clusters
+    agree with one another but not with the atom) is replaced, and kept,
+    the same way by its own model over those clusters, merged into one
+    window. An off-centre atom (centre of
     energy of its waveform 10% of its length or more from the middle) is
     moved to the middle, its activations moved the other way (the model is
     unchanged), and kept only if the d-step then reaches a lower objective
@@ -134,7 +139,8 @@ docdict["revive_atoms"] = """revive_atoms : bool | dict
     ``2 * n_atoms`` tries in all, and learning does not stop on ``eps``
     while an atom can still be tried. Deterministic; its state is part of
     the checkpoints. A dict changes the thresholds: ``min_occurrences``
-    (5), ``min_relative`` (1/3; 0: no atom is underused), ``max_corr``
+    (5), ``min_relative`` (1/3; 0: no atom is underused),
+    ``min_fragments`` (1.5; None: no atom is fragmented), ``max_corr``
     (0.9), ``cooldown`` (5), ``max_attempts`` (None:
     ``2 * n_atoms``), ``centre`` (0.1; None: no moves), ``start`` (5: the
     first iteration, 0-based, when atoms may be changed), ``swap`` (None:
