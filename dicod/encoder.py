@@ -431,8 +431,9 @@ class DistributedEncoder(Encoder):
 
     def atom_clusters(self):
         """How each atom's activations gather (see
-        :meth:`cdl.learn.Encoder.atom_clusters`): counted by the workers on
-        their own boxes, with the occurrences (:meth:`atom_usage`).
+        :meth:`cdl.learn.Encoder.atom_clusters`): each worker counts the
+        clusters that begin in its own box, with the occurrences
+        (:meth:`atom_usage`); the sums are those of the whole signal.
 
         Returns
         -------

@@ -363,9 +363,10 @@ class Worker:
     # -- atom revival (1-D signals) ----------------------------------------------
     def cmd_get_usage(self):
         """Occurrences, sum of the absolute activations and clusters
-        (:func:`cdl.learn.revival_rules.cluster_counts`, shape (3, n_atoms);
-        a cluster across the border of the own box counts in both boxes) of
-        each atom in the own box, over all trials (1-D signals).
+        (:func:`cdl.learn.revival_rules.cluster_counts`, shape (3, n_atoms):
+        those that begin in the own box, seen through the window, so that
+        the workers' counts add up to the whole signal's) of each atom in
+        the own box, over all trials (1-D signals).
 
         An occurrence is a positive local maximum along time
         (:func:`cdl.model.occurrences.local_maxima`). A maximum on the border
@@ -385,12 +386,13 @@ class Worker:
             z = self.z[n, o[0]:o[1], lo:hi].transpose(0, 2, 1)  # (H, atoms, W)
             peaks = local_maxima(z)[..., o[2] - lo:o[3] - lo]
             counts += peaks.sum(axis=(0, 2))
-            own = z[..., o[2] - lo:o[3] - lo]
-            sums += np.abs(own).sum(axis=(0, 2))
-            for k in range(n_atoms):
-                for row in own[:, k]:
-                    clusters[:, k] += cluster_counts(np.flatnonzero(row),
-                                                     n_times_atom)
+            sums += np.abs(z[..., o[2] - lo:o[3] - lo]).sum(axis=(0, 2))
+            # Clusters and occurrences are counted where they begin, seen
+            # through the whole window (a cluster may run into the next box).
+            for row in self.z[n, o[0]:o[1]]:  # (W, atoms)
+                for k in range(n_atoms):
+                    clusters[:, k] += cluster_counts(
+                        np.flatnonzero(row[:, k]), n_times_atom, o[2], o[3])
         return counts, sums, clusters
 
     def cmd_reset_atom(self, atom):

@@ -282,6 +282,38 @@ def test_an_ongoing_rhythm_is_not_fragmented():
         np.hanning(64)[None], merged, 1.5)
 
 
+def test_cluster_counts_of_pieces_add_up():
+    """Counted where they begin, through a window that reaches
+    n_times_atom - 1 before a piece and 2 (n_times_atom - 1) after it (a
+    DICOD worker's view), the counts of the pieces add up to the whole's."""
+    rng = np.random.RandomState(4)
+    n_times_atom = 12
+    for _ in range(20):
+        times = np.sort(rng.choice(2000, 150, replace=False))
+        bounds = np.r_[0, np.sort(rng.choice(np.arange(1, 2000), 3, replace=False)),
+                       2000]
+        total = np.zeros(3, dtype=np.int64)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            seen = times[(times >= a - n_times_atom + 1)
+                         & (times < b + 2 * (n_times_atom - 1))]
+            total += cluster_counts(seen, n_times_atom, a, b)
+        np.testing.assert_array_equal(total, cluster_counts(times, n_times_atom))
+
+
+def test_negative_events_are_merged_with_their_sign_flipped():
+    """With positive=False, a fragmented atom may rebuild an event and its
+    negative: the merged window is the waveform, not their cancellation."""
+    whole, piece, [(times, values)] = _fragments()
+    bump = np.hanning(32)
+    whole, piece = np.r_[bump, bump], np.r_[bump, np.zeros(32)]  # monophasic
+    values = values * np.repeat(np.where(np.arange(30) % 2, -1., 1.), 2)
+    merged = merge_fragments(piece[None], [(times, values)], 64, positive=False)
+    np.testing.assert_allclose(np.abs(merged["window"][0]),
+                               whole / np.linalg.norm(whole), atol=1e-12)
+    assert merged["coherence"] == pytest.approx(1.)
+    assert is_fragmented(piece[None], merged, 1.5, positive=False)
+
+
 def test_cluster_counts_match_a_loop():
     rng = np.random.RandomState(3)
     for _ in range(20):
@@ -425,6 +457,27 @@ def test_encoders_give_the_same_atom_activations_and_clusters():
                     np.testing.assert_allclose(values, v_ref)
             np.testing.assert_array_equal(
                 encoder.atom_clusters(), [[6, 4], [10, 4], [10, 4]])
+    # Clusters across the borders of 3 workers: the workers count each where
+    # it begins, and their sums are the local encoder's.
+    n_times_atom = 25
+    X = rng.randn(3, 3, 900)
+    z = np.zeros((3, 4, 876))
+    for n in range(3):
+        for k in range(4):
+            for onset in rng.choice(850, 8, replace=False):
+                z[n, k, onset] = rng.rand() + 0.1
+                if rng.rand() < 0.7:
+                    z[n, k, onset + rng.randint(5, 15)] = rng.rand() + 0.1
+    D = rng.randn(4, 3 + n_times_atom)
+    local = LocalEncoder(X, 4, n_times_atom)
+    local.set_D(D)
+    local.set_z(z)
+    with dicod.DistributedEncoder(X, 4, n_times_atom, n_workers=3,
+                                  backend="local") as distributed:
+        distributed.set_D(D)
+        distributed.set_z(z)
+        np.testing.assert_array_equal(distributed.atom_clusters(),
+                                      local.atom_clusters())
 
 
 # -- learning ------------------------------------------------------------------------

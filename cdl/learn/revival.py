@@ -365,7 +365,7 @@ class Reviver:
         n_times_atom = get_n_times_atom(D, encoder.n_channels)
         activations = encoder.atom_activations(atoms)
         return {k: merge_fragments(_atom_rows(D, k, encoder.n_channels),
-                                   activations[k], n_times_atom)
+                                   activations[k], n_times_atom, self.positive)
                 for k in atoms}
 
     def merged_atom(self, encoder, D, atom):

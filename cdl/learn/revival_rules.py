@@ -199,17 +199,18 @@ MIN_COHERENCE = 0.9
 
 def _clusters(times, n_times_atom):
     """Clusters of sorted activation times: starts, stops (indices into
-    ``times``), occurrences and whether each is compact."""
+    ``times``), occurrences, whether each is compact, and which activations
+    begin an occurrence."""
     gaps = np.diff(times)
     starts = np.concatenate([[0], np.flatnonzero(gaps >= n_times_atom) + 1])
     stops = np.append(starts[1:], times.size)
     new_run = np.concatenate([[True], gaps > 1])
     runs = np.add.reduceat(new_run.astype(np.int64), starts)
     compact = times[stops - 1] - times[starts] < n_times_atom
-    return starts, stops, runs, compact
+    return starts, stops, runs, compact, new_run
 
 
-def cluster_counts(times, n_times_atom):
+def cluster_counts(times, n_times_atom, start=None, stop=None):
     """How one atom's activations (one trial) gather (see
     :func:`merge_fragments`).
 
@@ -218,6 +219,12 @@ def cluster_counts(times, n_times_atom):
     times : ndarray of int
         Times of the non-zero activations, increasing.
     n_times_atom : int
+    start, stop : int | None
+        Count only the clusters and the occurrences that begin in
+        ``[start, stop)`` (None: all). Exact when ``times`` holds every
+        activation from ``start - n_times_atom + 1`` to
+        ``stop + 2 (n_times_atom - 1)``: a DICOD worker's window around its
+        own box, so that the workers' counts add up to the whole signal's.
 
     Returns
     -------
@@ -227,9 +234,13 @@ def cluster_counts(times, n_times_atom):
     times = np.asarray(times, dtype=np.int64)
     if times.size == 0:
         return np.zeros(3, dtype=np.int64)
-    _, _, runs, compact = _clusters(times, n_times_atom)
-    return np.array([compact.sum(), runs[compact].sum(), runs.sum()],
-                    dtype=np.int64)
+    starts, _, runs, compact, new_run = _clusters(times, n_times_atom)
+    lo = times[0] if start is None else start
+    hi = times[-1] + 1 if stop is None else stop
+    mine = (times[starts] >= lo) & (times[starts] < hi)
+    begins_here = new_run & (times >= lo) & (times < hi)
+    return np.array([np.sum(compact & mine), runs[compact & mine].sum(),
+                     begins_here.sum()], dtype=np.int64)
 
 
 def looks_fragmented(counts, min_fragments):
@@ -242,7 +253,7 @@ def looks_fragmented(counts, min_fragments):
         and in_compact >= MIN_COMPACT_SHARE * total
 
 
-def merge_fragments(atom, activations, n_times_atom):
+def merge_fragments(atom, activations, n_times_atom, positive=True):
     """One atom's own model over each compact cluster of its activations,
     aligned and averaged into one window.
 
@@ -265,6 +276,10 @@ def merge_fragments(atom, activations, n_times_atom):
         Per trial ``(times, values)``: the atom's non-zero activations, times
         increasing (:meth:`cdl.learn.Encoder.atom_activations`).
     n_times_atom : int
+    positive : bool
+        Non-negative activations. Otherwise a window of negative activations
+        is aligned by the absolute correlation and added with its sign
+        flipped (an event and its negative are the same waveform).
 
     Returns
     -------
@@ -282,7 +297,7 @@ def merge_fragments(atom, activations, n_times_atom):
         if times.size == 0:
             continue
         values = np.asarray(values, dtype=np.float64)
-        starts, stops, runs, compact = _clusters(times, L)
+        starts, stops, runs, compact, _ = _clusters(times, L)
         n_runs_all += int(runs.sum())
         n_runs_compact += int(runs[compact].sum())
         for a, b in zip(starts[compact], stops[compact]):
@@ -299,8 +314,11 @@ def merge_fragments(atom, activations, n_times_atom):
     lags = range(-max_lag, max_lag + 1)
     total = np.zeros_like(reference)
     for w in windows:
-        scores = [np.sum(shift_waveform(w, lag) * reference) for lag in lags]
-        total += shift_waveform(w, lags[int(np.argmax(scores))])
+        scores = np.array([np.sum(shift_waveform(w, lag) * reference)
+                           for lag in lags])
+        best = int(np.argmax(scores if positive else np.abs(scores)))
+        sign = 1. if positive or scores[best] >= 0 else -1.
+        total += sign * shift_waveform(w, lags[best])
     norm = np.linalg.norm(total)
     if norm == 0:
         return merged
