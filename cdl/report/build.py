@@ -127,6 +127,8 @@ _LABEL_NOTE = ("<p><small>label: a description from where the atom is strongest 
                "eye-movement-like: lateral frontal channels of one side, below "
                "4 Hz; "
                "alpha: occipital or parietal, 8-13 Hz; mu: central, 8-13 Hz; "
+               "two bands, e.g. 'occipital delta/beta', when the band of the "
+               "peak is not the band holding most of the power; "
                "rules in cdl.model.diagnostics), not a classification. "
                "model_share: the energy of the signal the atom models alone, "
                "u (z * v), as a share of the sum over atoms (a rare atom with "
