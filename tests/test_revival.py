@@ -12,7 +12,8 @@ import dicod
 from cdl import BatchCDL, DiCoDiLe, GreedyCDL, OnlineCDL
 from cdl.dictionary import make_update_d
 from cdl.learn import ChunkedEncoder, LocalEncoder
-from cdl.learn.revival import Reviver, check_revive_atoms
+from cdl.learn.revival import Reviver
+from cdl.learn.revival_params import check_revive_atoms
 from cdl.learn.revival_rules import (
     best_lag_correlation,
     centring_shift,

@@ -3,7 +3,7 @@ import numpy as np
 from scipy.signal import windows
 
 from cdl.io.events import model_to_annotations, model_to_events
-from cdl.learn.revival import DEFAULTS, check_revive_atoms
+from cdl.learn.revival_params import DEFAULTS, check_revive_atoms
 from cdl.model.diagnostics import describe_atoms
 from cdl.model.shapes import split_uv
 from cdl.utils.docs import fill_doc

@@ -5,7 +5,7 @@ from cdl.coding import SOLVERS
 from cdl.coding.encode import check_n_times_atom
 from cdl.learn import LMBD_MAX
 from cdl.learn.checkpoint import check_checkpoint_path
-from cdl.learn.revival import check_revive_atoms
+from cdl.learn.revival_params import check_revive_atoms
 from cdl.utils.validation import (
     check_bool,
     check_dtype,

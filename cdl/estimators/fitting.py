@@ -28,7 +28,7 @@ from cdl.learn.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
-from cdl.learn.revival import check_revive_atoms
+from cdl.learn.revival_params import check_revive_atoms
 from cdl.model.objective import compute_ztz
 from cdl.model.shapes import to_full_rank
 from cdl.utils.log import logger
