@@ -18,6 +18,7 @@ from cdl.learn.revival_rules import (
     best_lag_correlation,
     centring_shift,
     cluster_counts,
+    dense_cluster_counts,
     find_candidates,
     is_fragmented,
     looks_fragmented,
@@ -313,6 +314,22 @@ def test_negative_events_are_merged_with_their_sign_flipped():
                                whole / np.linalg.norm(whole), atol=1e-12)
     assert merged["coherence"] == pytest.approx(1.)
     assert is_fragmented(piece[None], merged, 1.5, positive=False)
+
+
+def test_dense_cluster_counts_match_the_rows():
+    rng = np.random.RandomState(9)
+    z = np.zeros((5, 4, 700))
+    for n in range(5):
+        for k in range(4):
+            times = rng.choice(700, rng.randint(0, 60), replace=False)
+            z[n, k, times] = rng.randn(times.size)
+    z[2, 1, 100:104] = 1.  # one occurrence of four samples
+    expected = np.array([
+        sum(cluster_counts(np.flatnonzero(z[n, k]), 16) for n in range(5))
+        for k in range(4)]).T
+    np.testing.assert_array_equal(dense_cluster_counts(z, 16), expected)
+    np.testing.assert_array_equal(dense_cluster_counts(np.zeros((2, 3, 50)), 16),
+                                  np.zeros((3, 3)))
 
 
 def test_cluster_counts_match_a_loop():

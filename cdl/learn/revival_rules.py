@@ -243,6 +243,41 @@ def cluster_counts(times, n_times_atom, start=None, stop=None):
                      begins_here.sum()], dtype=np.int64)
 
 
+def dense_cluster_counts(z, n_times_atom):
+    """:func:`cluster_counts` of every atom of dense activations, summed over
+    trials, in one vectorised pass.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_trials, n_atoms, n_times_valid)
+    n_times_atom : int
+
+    Returns
+    -------
+    counts : ndarray of int64, shape (3, n_atoms)
+    """
+    n_trials, n_atoms, _ = z.shape
+    trial, atom, times = np.nonzero(z)
+    counts = np.zeros((3, n_atoms), dtype=np.int64)
+    if times.size == 0:
+        return counts
+    group = trial.astype(np.int64) * n_atoms + atom
+    new_group = np.concatenate([[True], np.diff(group) != 0])
+    gaps = np.diff(times)
+    cluster_start = new_group | np.concatenate([[True], gaps >= n_times_atom])
+    new_run = new_group | np.concatenate([[True], gaps > 1])
+    starts = np.flatnonzero(cluster_start)
+    ends = np.append(starts[1:], times.size) - 1
+    compact = times[ends] - times[starts] < n_times_atom
+    runs = np.add.reduceat(new_run.astype(np.int64), starts)
+    cluster_atom = atom[starts]
+    counts[0] = np.bincount(cluster_atom[compact], minlength=n_atoms)
+    counts[1] = np.bincount(cluster_atom[compact], weights=runs[compact],
+                            minlength=n_atoms).astype(np.int64)
+    counts[2] = np.bincount(atom[new_run], minlength=n_atoms)
+    return counts
+
+
 def looks_fragmented(counts, min_fragments):
     """Whether :func:`cluster_counts` (summed over trials) allow an atom to be
     fragmented: at least ``min_fragments`` occurrences per compact cluster
