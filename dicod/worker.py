@@ -23,7 +23,7 @@ from cdl._kernels.conv2d import (
     subtract_model,
     weighted_l1_box,
 )
-from cdl.learn.revival_rules import cluster_counts
+from cdl.learn.revival_rules import dense_cluster_counts
 from cdl.model.occurrences import local_maxima
 
 from ._comm import ROOT, TAG_ABORT, TAG_ALIVE, TAG_CMD, TAG_ERROR, TAG_REPLY, TAG_UPDATE
@@ -389,10 +389,8 @@ class Worker:
             sums += np.abs(z[..., o[2] - lo:o[3] - lo]).sum(axis=(0, 2))
             # Clusters and occurrences are counted where they begin, seen
             # through the whole window (a cluster may run into the next box).
-            for row in self.z[n, o[0]:o[1]]:  # (W, atoms)
-                for k in range(n_atoms):
-                    clusters[:, k] += cluster_counts(
-                        np.flatnonzero(row[:, k]), n_times_atom, o[2], o[3])
+            clusters += dense_cluster_counts(
+                self.z[n, o[0]:o[1]].transpose(0, 2, 1), n_times_atom, o[2], o[3])
         return counts, sums, clusters
 
     def cmd_reset_atom(self, atom):

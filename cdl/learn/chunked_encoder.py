@@ -25,6 +25,7 @@ from cdl.model.objective import compute_DtD
 from cdl.model.occurrences import sparse_occurrence_counts
 
 from .encoder import Encoder
+from .revival_rules import cluster_counts
 
 
 class ChunkedEncoder(Encoder):
@@ -113,6 +114,16 @@ class ChunkedEncoder(Encoder):
                 out[k].append((times[order],
                                csr.data[row][order].astype(np.float64)))
         return out
+
+    def atom_clusters(self):
+        """How each atom's activations gather (see
+        :meth:`cdl.learn.Encoder.atom_clusters`), from the sparse store."""
+        activations = self.atom_activations(range(self.n_atoms))
+        counts = np.zeros((3, self.n_atoms), dtype=np.int64)
+        for k, trials in activations.items():
+            for times, _ in trials:
+                counts[:, k] += cluster_counts(times, self.n_times_atom)
+        return counts
 
     def _move_atom(self, atom, move):
         """Rebuild each trial with the entries of ``atom`` at columns

@@ -17,7 +17,7 @@ import numpy as np
 
 from cdl.model.occurrences import occurrence_counts
 
-from .revival_rules import cluster_counts, shift_activations
+from .revival_rules import dense_cluster_counts, shift_activations
 
 
 class Encoder(ABC):
@@ -238,11 +238,7 @@ class Encoder(ABC):
             Per atom, summed over trials: compact clusters, occurrences in
             them, all occurrences.
         """
-        activations = self.atom_activations(range(self.n_atoms))
-        return np.array([
-            sum((cluster_counts(times, self.n_times_atom)
-                 for times, _ in activations[k]), np.zeros(3, dtype=np.int64))
-            for k in range(self.n_atoms)], dtype=np.int64).reshape(-1, 3).T
+        return dense_cluster_counts(np.asarray(self.z), self.n_times_atom)
 
     def reset_atom(self, atom):
         """Set the activations of one atom to zero in every trial.

@@ -14,7 +14,7 @@ from cdl.model.objective import (
 from cdl.model.occurrences import occurrence_counts
 
 from .encoder import Encoder, nonzero_entries
-from .revival_rules import dense_cluster_counts, shift_activations
+from .revival_rules import shift_activations
 
 
 class LocalEncoder(Encoder):
@@ -100,11 +100,6 @@ class LocalEncoder(Encoder):
         """Non-zero activations of some atoms, per trial (see
         :meth:`cdl.learn.Encoder.atom_activations`)."""
         return {int(k): [nonzero_entries(z_n[k]) for z_n in self._z] for k in atoms}
-
-    def atom_clusters(self):
-        """How each atom's activations gather (see
-        :meth:`cdl.learn.Encoder.atom_clusters`), in one vectorised pass."""
-        return dense_cluster_counts(self._z, self.n_times_atom)
 
     def reset_atom(self, atom):
         """Set the activations of one atom to zero in every trial."""

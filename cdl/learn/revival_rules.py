@@ -197,17 +197,41 @@ MIN_COMPACT_SHARE = 0.5
 MIN_COHERENCE = 0.9
 
 
-def _clusters(times, n_times_atom):
-    """Clusters of sorted activation times: starts, stops (indices into
+def _clusters(times, n_times_atom, groups=None):
+    """Clusters of activation times sorted by group (a trial's row of one
+    atom; None: one group), then time: starts, stops (indices into
     ``times``), occurrences, whether each is compact, and which activations
-    begin an occurrence."""
-    gaps = np.diff(times)
-    starts = np.concatenate([[0], np.flatnonzero(gaps >= n_times_atom) + 1])
+    begin an occurrence. A cluster never spans two groups."""
+    if groups is None:
+        new_group = np.zeros(times.size, dtype=bool)
+    else:
+        new_group = np.concatenate([[False], np.diff(groups) != 0])
+    gaps = np.concatenate([[n_times_atom], np.diff(times)])
+    starts = np.flatnonzero(new_group | (gaps >= n_times_atom))
     stops = np.append(starts[1:], times.size)
-    new_run = np.concatenate([[True], gaps > 1])
+    new_run = new_group | (gaps > 1)
     runs = np.add.reduceat(new_run.astype(np.int64), starts)
     compact = times[stops - 1] - times[starts] < n_times_atom
     return starts, stops, runs, compact, new_run
+
+
+def _count_clusters(times, n_times_atom, start, stop, labels, n_labels,
+                    groups=None):
+    """Counts of :func:`cluster_counts` per label (an atom) of the
+    activations, shape (3, n_labels)."""
+    counts = np.zeros((3, n_labels), dtype=np.int64)
+    if times.size == 0:
+        return counts
+    starts, _, runs, compact, new_run = _clusters(times, n_times_atom, groups)
+    lo = times.min() if start is None else start
+    hi = times.max() + 1 if stop is None else stop
+    here = (times >= lo) & (times < hi)
+    mine = compact & here[starts]
+    counts[0] = np.bincount(labels[starts][mine], minlength=n_labels)
+    counts[1] = np.bincount(labels[starts][mine], weights=runs[mine],
+                            minlength=n_labels).astype(np.int64)
+    counts[2] = np.bincount(labels[new_run & here], minlength=n_labels)
+    return counts
 
 
 def cluster_counts(times, n_times_atom, start=None, stop=None):
@@ -232,18 +256,11 @@ def cluster_counts(times, n_times_atom, start=None, stop=None):
         Compact clusters, occurrences in them, and all occurrences.
     """
     times = np.asarray(times, dtype=np.int64)
-    if times.size == 0:
-        return np.zeros(3, dtype=np.int64)
-    starts, _, runs, compact, new_run = _clusters(times, n_times_atom)
-    lo = times[0] if start is None else start
-    hi = times[-1] + 1 if stop is None else stop
-    mine = (times[starts] >= lo) & (times[starts] < hi)
-    begins_here = new_run & (times >= lo) & (times < hi)
-    return np.array([np.sum(compact & mine), runs[compact & mine].sum(),
-                     begins_here.sum()], dtype=np.int64)
+    return _count_clusters(times, n_times_atom, start, stop,
+                           np.zeros(times.size, dtype=np.int64), 1)[:, 0]
 
 
-def dense_cluster_counts(z, n_times_atom):
+def dense_cluster_counts(z, n_times_atom, start=None, stop=None):
     """:func:`cluster_counts` of every atom of dense activations, summed over
     trials, in one vectorised pass.
 
@@ -251,31 +268,17 @@ def dense_cluster_counts(z, n_times_atom):
     ----------
     z : ndarray of shape (n_trials, n_atoms, n_times_valid)
     n_times_atom : int
+    start, stop : int | None
+        As for :func:`cluster_counts`, along the last axis.
 
     Returns
     -------
     counts : ndarray of int64, shape (3, n_atoms)
     """
-    n_trials, n_atoms, _ = z.shape
+    n_atoms = z.shape[1]
     trial, atom, times = np.nonzero(z)
-    counts = np.zeros((3, n_atoms), dtype=np.int64)
-    if times.size == 0:
-        return counts
-    group = trial.astype(np.int64) * n_atoms + atom
-    new_group = np.concatenate([[True], np.diff(group) != 0])
-    gaps = np.diff(times)
-    cluster_start = new_group | np.concatenate([[True], gaps >= n_times_atom])
-    new_run = new_group | np.concatenate([[True], gaps > 1])
-    starts = np.flatnonzero(cluster_start)
-    ends = np.append(starts[1:], times.size) - 1
-    compact = times[ends] - times[starts] < n_times_atom
-    runs = np.add.reduceat(new_run.astype(np.int64), starts)
-    cluster_atom = atom[starts]
-    counts[0] = np.bincount(cluster_atom[compact], minlength=n_atoms)
-    counts[1] = np.bincount(cluster_atom[compact], weights=runs[compact],
-                            minlength=n_atoms).astype(np.int64)
-    counts[2] = np.bincount(atom[new_run], minlength=n_atoms)
-    return counts
+    return _count_clusters(times.astype(np.int64), n_times_atom, start, stop,
+                           atom, n_atoms, groups=trial * n_atoms + atom)
 
 
 def looks_fragmented(counts, min_fragments):
